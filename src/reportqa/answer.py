@@ -1,0 +1,104 @@
+"""Extractive answers: the sentences that best answer the question, quoted verbatim with ``[n]``.
+
+Every quote is an exact substring of the passage it cites (asserted), so a reader can always find
+it in the source.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .encoder import Encoder
+from .records import Passage, Quote
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=\S)")
+_LEADING_MARK = re.compile(r"^(?:[■□●○◦▪⇒*•·-]|\(\d+\)|\d+[.)])\s*")
+MIN_SENTENCE_CHARS = 8
+PASSAGES_CONSIDERED = 3
+RANK_BONUS = (0.03, 0.015, 0.0)
+SECOND_QUOTE_MARGIN = 0.015
+NOT_FOUND = {
+    "ko": "문서에서 이 질문을 뒷받침하는 구절을 찾지 못했습니다.",
+    "en": "No supporting passage was found in the documents for this question.",
+}
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of sentences.
+
+    A line that starts with a bullet or marker starts a new sentence; any other line continues
+    the previous one (page breaks cut sentences in extracted text). Within that, sentence
+    punctuation followed by whitespace ends a sentence.
+    """
+    spans: list[tuple[int, int]] = []
+    for start, end in _line_groups(text):
+        body = text[start:end]
+        cursor = 0
+        for piece in _SENTENCE_END.split(body):
+            local = body.find(piece, cursor)
+            cursor = local + len(piece)
+            stripped = piece.strip()
+            mark = _LEADING_MARK.match(stripped)
+            if mark:
+                stripped = stripped[mark.end():]
+            if len(stripped) >= MIN_SENTENCE_CHARS:
+                offset = start + local + piece.find(stripped)
+                spans.append((offset, offset + len(stripped)))
+    return spans
+
+
+def _line_groups(text: str) -> list[tuple[int, int]]:
+    groups: list[list[int]] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        if body.strip():
+            starts_new = not groups or _LEADING_MARK.match(body.strip()) or "\t" in body
+            if starts_new:
+                groups.append([pos, pos + len(body)])
+            else:
+                groups[-1][1] = pos + len(body)
+        pos += len(line)
+    return [(a, b) for a, b in groups]
+
+
+def candidate_sentences(passages: list[Passage]) -> list[tuple[int, str]]:
+    """(passage rank, sentence) pairs from the passages an answer may quote."""
+    candidates: list[tuple[int, str]] = []
+    for passage in passages[:PASSAGES_CONSIDERED]:
+        text = passage.chunk.text
+        candidates.extend((passage.rank, text[a:b]) for a, b in split_sentences(text))
+    return candidates
+
+
+def select_quotes(question_vector: np.ndarray, passages: list[Passage], sentence_vectors: dict[str, np.ndarray],
+                  max_quotes: int = 2) -> list[Quote]:
+    """Pick the best-scoring sentences; ``sentence_vectors`` maps each candidate sentence to its vector."""
+    candidates = candidate_sentences(passages)
+    if not candidates:
+        return [Quote(p.chunk.text, p.rank) for p in passages[:1]]
+    similarity = np.array([float(sentence_vectors[s] @ question_vector) for _, s in candidates])
+    bonus = np.array([RANK_BONUS[min(rank, len(RANK_BONUS)) - 1] for rank, _ in candidates])
+    scores = similarity + bonus
+    order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+    best = scores[order[0]]
+    chosen = sorted((i for i in order[:max_quotes] if scores[i] >= best - SECOND_QUOTE_MARGIN),
+                    key=lambda i: (candidates[i][0], i))
+    quotes = [Quote(candidates[i][1], candidates[i][0]) for i in chosen]
+    for quote in quotes:
+        assert quote.text in passages[quote.passage_rank - 1].chunk.text, "quotes must be verbatim"
+    return quotes
+
+
+def embed_sentences(encoder: Encoder, passage_lists: list[list[Passage]]) -> dict[str, np.ndarray]:
+    """One encoder call for every candidate sentence of a batch of answers."""
+    sentences = list(dict.fromkeys(s for passages in passage_lists for _, s in candidate_sentences(passages)))
+    vectors = encoder.encode_passages(sentences, batch_size=32)
+    return dict(zip(sentences, vectors))
+
+
+def render(quotes: list[Quote]) -> str:
+    """Answer text: each quote (line breaks of the source folded to spaces) with its ``[n]``."""
+    return " ".join(f"{' '.join(q.text.split())} [{q.passage_rank}]" for q in quotes)

@@ -1,0 +1,244 @@
+"""Structure-aware chunking: verbatim slices that follow the document's own structure.
+
+Reports like the SPRi one are built from chapters (``I`` … ``V``), numbered sections, ``■``
+paragraphs with ``-``/``*`` bullets, ``[표 n]`` tables, ``[그림 n]`` figures with ``출처:`` source
+lines, and footnotes. A chunk never crosses a section or page, keeps a table's rows together when
+they fit, and is an exact slice of the page text, so every quote is verbatim. Paragraphs too long
+for one chunk are split by langchain-text-splitters with Korean-aware separators.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from .config import Settings
+from .records import Chunk, Document
+
+_ROMAN = r"(?:I|II|III|IV|V|VI|VII|VIII|IX|X)"
+_CHAPTER = re.compile(rf"^({_ROMAN})\.?\s+\S")
+_NUMBERED = re.compile(r"^(\d{1,2})(?:\.(\d{1,2}))?\.?\s+(\S.*)$")
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
+_TABLE = re.compile(r"^\[표\s*\d+\]|^(?:Table|TABLE)\s+\d+[.:]")
+_FIGURE = re.compile(r"^\[그림\s*\d+\]|^(?:Figure|FIGURE|Fig\.)\s+\d+[.:]")
+_REFERENCES = re.compile(r"^(?:■\s*)?(?:참고문헌|References|REFERENCES|Bibliography)\s*$")
+_SOURCE = re.compile(r"^(?:출처|자료)\s*:")
+_SUPERSCRIPT = "¹²³⁴⁵⁶⁷⁸⁹⁰"
+_FOOTNOTE_SUP = re.compile(rf"^[{_SUPERSCRIPT}]+\)?\s*\S")
+_PARAGRAPH = re.compile(r"^\s*(?:■|□|●|○|◦|▪|⇒)")
+_ITEM = re.compile(r"^\s*(?:[-*•·]|\d+[.)]|[가-하][.)])\s")
+_SUP_MARK = re.compile(rf"[{_SUPERSCRIPT}]+")
+_SUP_TO_DIGIT = str.maketrans(_SUPERSCRIPT, "1234567890")
+KOREAN_SEPARATORS = ["\n\n", "\n", "다. ", "음. ", "함. ", ". ", "? ", "! ", "⇒", ", ", " ", ""]
+MAX_HEADING_CHARS = 70
+
+
+@dataclass
+class _Unit:
+    """A run of source lines that belong together (a bullet with its continuation lines, a table…)."""
+
+    kind: str
+    start: int
+    end: int
+    section: str
+    caption: str = ""
+    rows: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class _Outline:
+    """Where the parser is in the document's structure; carried across pages."""
+
+    chapter: str = ""
+    section: str = ""
+    section_no: int = 0
+    md: list[str] = field(default_factory=list)
+
+    def path(self) -> str:
+        parts = [self.chapter, self.section] if not self.md else self.md
+        return " › ".join(p for p in parts if p)
+
+    def heading(self, line: str) -> bool:
+        """Update the outline if ``line`` is a heading; return whether it was one."""
+        if m := _MD_HEADING.match(line):
+            level = len(m.group(1))
+            self.md = [*self.md[: level - 1], m.group(2).strip()]
+            return True
+        if len(line) > MAX_HEADING_CHARS or line.rstrip().endswith((".", "다", "음", ",")):
+            return False
+        if _CHAPTER.match(line) or _REFERENCES.match(line):
+            self.chapter, self.section, self.section_no = line.strip(), "", 0
+            return True
+        m = _NUMBERED.match(line)
+        if not m:
+            return False
+        number, sub, title = int(m.group(1)), m.group(2), m.group(3)
+        if sub is not None:
+            if number == self.section_no and re.match(r"[A-Z가-힣]", title):
+                self.section = f"{self.section.split(' › ')[0]} › {line.strip()}"
+                return True
+            return False
+        # a plain-digit line is a section only when it continues the numbering; otherwise it is
+        # a footnote such as "9 경향신문(23.2.1.) …"
+        if number == self.section_no + 1 and not re.match(r"^\d", title):
+            self.section, self.section_no = line.strip(), number
+            return True
+        return False
+
+
+def chunk_document(doc: Document, settings: Settings | None = None) -> list[Chunk]:
+    """Split ``doc`` into verbatim chunks with section paths and page numbers."""
+    settings = settings or Settings()
+    outline = _Outline()
+    chunks: list[Chunk] = []
+    for index, page_text in enumerate(doc.pages):
+        page = index + 1 if doc.paged else None
+        units = _parse_units(page_text, outline)
+        for start, end, unit in _pack(units, page_text, settings):
+            chunks.append(_make_chunk(doc, page_text, page, start, end, unit))
+    return chunks
+
+
+def _lines(text: str):
+    pos = 0
+    for raw in text.splitlines(keepends=True):
+        line = raw.rstrip("\r\n")
+        yield pos, pos + len(line), line
+        pos += len(raw)
+
+
+def _parse_units(text: str, outline: _Outline) -> list[_Unit]:
+    units: list[_Unit] = []
+    current: _Unit | None = None
+    blank_before = False
+    for start, end, line in _lines(text):
+        stripped = line.strip()
+        if not stripped:
+            blank_before = True
+            continue
+        after_blank, blank_before = blank_before, False
+        if outline.heading(stripped):
+            current = None
+            continue
+        section = outline.path()
+        if _TABLE.match(stripped) or _FIGURE.match(stripped):
+            kind = "table" if _TABLE.match(stripped) else "figure"
+            current = _Unit(kind, start, end, section, caption=stripped)
+            units.append(current)
+            continue
+        if _SOURCE.match(stripped) and current is not None and current.kind in ("table", "figure"):
+            current.end = end
+            current = None
+            continue
+        if current is not None and current.kind == "table" and "\t" in line:
+            current.rows.append((start, end))
+            current.end = end
+            continue
+        if _FOOTNOTE_SUP.match(stripped) or (_NUMBERED.match(stripped) and not _ITEM.match(stripped)):
+            current = _Unit("footnote", start, end, section)
+            units.append(current)
+            continue
+        starts_new = _PARAGRAPH.match(line) or _ITEM.match(line)
+        continues = current is not None and (
+            current.kind == "text" or (current.kind == "footnote" and not after_blank)
+        )
+        if continues and not starts_new:
+            current.end = end  # a continuation line, e.g. a sentence broken by a page break
+            continue
+        current = _Unit("text", start, end, section)
+        units.append(current)
+    return units
+
+
+def _pack(units: list[_Unit], text: str, settings: Settings):
+    """Greedy packing of units into spans of about ``chunk_size`` characters within one section."""
+    group: list[_Unit] = []
+
+    def flush():
+        if group:
+            yield group[0].start, group[-1].end, group[0]
+            group.clear()
+
+    for unit in units:
+        length = unit.end - unit.start
+        if unit.kind == "table" and length > settings.chunk_max:
+            yield from flush()
+            yield from _split_table(unit, settings)
+            continue
+        if length > settings.chunk_max:
+            yield from flush()
+            for start, end in _split_long(text, unit.start, unit.end, settings):
+                yield start, end, unit
+            continue
+        if group:
+            span = unit.end - group[0].start
+            same_place = unit.section == group[0].section and _flow(unit) == _flow(group[0])
+            if not same_place or span > settings.chunk_size:
+                yield from flush()
+        group.append(unit)
+        if unit.kind == "table":
+            yield from flush()
+    yield from flush()
+
+
+def _flow(unit: _Unit) -> str:
+    """Units of one flow may share a chunk: body text with figure captions, footnotes together."""
+    return {"figure": "text"}.get(unit.kind, unit.kind)
+
+
+def _split_table(unit: _Unit, settings: Settings):
+    """Rows of an oversized table in groups; the caption travels in each chunk's header."""
+    first_row = unit.rows[0][0] if unit.rows else unit.end
+    spans = [(unit.start, first_row - 1)] if first_row - 1 > unit.start else []
+    spans += unit.rows
+    if unit.rows and unit.end > unit.rows[-1][1]:
+        spans.append((unit.rows[-1][1] + 1, unit.end))
+    group_start = group_end = None
+    for start, end in spans:
+        if group_start is not None and end - group_start > settings.chunk_size:
+            yield group_start, group_end, unit
+            group_start = None
+        if group_start is None:
+            group_start = start
+        group_end = end
+    if group_start is not None:
+        yield group_start, group_end, unit
+
+
+def _split_long(text: str, start: int, end: int, settings: Settings):
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        separators=KOREAN_SEPARATORS,
+        keep_separator="end",
+        add_start_index=True,
+        strip_whitespace=True,
+    )
+    for piece in splitter.create_documents([text[start:end]]):
+        offset = start + piece.metadata["start_index"]
+        yield offset, offset + len(piece.page_content)
+
+
+def _make_chunk(doc: Document, page_text: str, page: int | None, start: int, end: int, unit: _Unit) -> Chunk:
+    raw = page_text[start:end]
+    start += len(raw) - len(raw.lstrip())
+    end -= len(raw) - len(raw.rstrip())
+    body = page_text[start:end]
+    marks = tuple(dict.fromkeys(m.translate(_SUP_TO_DIGIT) for m in _SUP_MARK.findall(body)))
+    key = f"{doc.doc_id}:{page}:{start}:{end}".encode()
+    return Chunk(
+        chunk_id=hashlib.sha256(key).hexdigest()[:16],
+        doc_id=doc.doc_id,
+        text=body,
+        section=unit.section,
+        page=page,
+        start=start,
+        end=end,
+        lang=doc.lang,
+        kind=unit.kind,
+        caption=unit.caption if unit.kind in ("table", "figure") else "",
+        footnotes=marks,
+    )

@@ -1,0 +1,198 @@
+"""``reportqa build | add | ask | batch | eval | list | serve`` — a thin shell over ``ReportQA``.
+
+Exit codes: 0 success; 1 error (one line on stderr); 2 bad usage; 3 finished, but some files or
+input lines were skipped (each reported on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from .errors import ReportQAError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
+BATCH_GROUP = 32
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", help="index directory (default: index/, or $REPORTQA_INDEX)")
+    common.add_argument("--corpus", help="corpus directory (default: corpus/, or $REPORTQA_CORPUS)")
+    common.add_argument("--model", help="sentence-transformers model name or path (default: offline e5-small)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    common.add_argument("-q", "--quiet", action="store_true", help="only errors")
+
+    parser = argparse.ArgumentParser(prog="reportqa", description="Cited answers from a report and its sources.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", parents=[common], help="(re)build the index from the corpus, incrementally")
+    build.add_argument("--force", action="store_true", help="re-embed every document")
+    add = sub.add_parser("add", parents=[common], help="copy files into the corpus and index them")
+    add.add_argument("files", nargs="+")
+    add.add_argument("--replace", action="store_true", help="overwrite a different corpus file of the same name")
+    ask = sub.add_parser("ask", parents=[common], help="answer one question with cited passages")
+    ask.add_argument("question")
+    ask.add_argument("--top-k", type=int, default=None)
+    ask.add_argument("--json", action="store_true", help="one JSON object, as a batch line")
+    batch = sub.add_parser("batch", parents=[common], help="answer a file of questions (.jsonl/.csv/.txt)")
+    batch.add_argument("input")
+    batch.add_argument("--out", required=True, help="output .jsonl or .csv")
+    batch.add_argument("--top-k", type=int, default=None)
+    evaluate = sub.add_parser("eval", parents=[common], help="hit@1, hit@k, MRR@10 per language on a question set")
+    evaluate.add_argument("questions")
+    evaluate.add_argument("--top-k", type=int, default=5)
+    sub.add_parser("list", parents=[common], help="the documents in the index")
+    serve = sub.add_parser("serve", parents=[common], help="start the web chat")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default 7860, or $GRADIO_SERVER_PORT")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:
+        return EXIT_USAGE if e.code else EXIT_OK
+    logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(message)s")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        return COMMANDS[args.command](args)
+    except ReportQAError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+def _qa(args):
+    from .pipeline import ReportQA
+
+    return ReportQA(index_dir=args.index, corpus_dir=args.corpus, model=args.model)
+
+
+def _report(report, quiet: bool) -> int:
+    for name, reason in report.skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+    if not quiet:
+        print(f"indexed {len(report.added)} new, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+              f"{len(report.skipped)} skipped; {report.chunks} chunks in {report.seconds:.1f}s")
+    return EXIT_SKIPPED if report.skipped else EXIT_OK
+
+
+def cmd_build(args) -> int:
+    qa = _qa(args)
+    return _report(qa.build(force=args.force, progress=not args.quiet), args.quiet)
+
+
+def cmd_add(args) -> int:
+    qa = _qa(args)
+    return _report(qa.add(args.files, replace=args.replace, progress=not args.quiet), args.quiet)
+
+
+def cmd_ask(args) -> int:
+    answer = _qa(args).ask(args.question, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return EXIT_OK
+    print(answer.text if not answer.abstained else f"(not found) {answer.text}")
+    print()
+    for p in answer.passages:
+        print(f"[{p.rank}] {p.citation}  (score {p.score:.3f})")
+        body = " ".join(p.chunk.text.split())
+        print(textwrap.indent(textwrap.shorten(body, 400, placeholder=" …"), "    "))
+    return EXIT_OK
+
+
+def cmd_batch(args) -> int:
+    from .batchio import AnswerWriter, BadLine, read_questions
+    from .errors import QuestionError
+
+    qa = _qa(args)
+    skipped = done = 0
+    pending = []
+    with AnswerWriter(Path(args.out)) as writer:
+        def flush():
+            nonlocal done
+            for item, answer in zip(pending, qa.batch([q.question for q in pending], top_k=args.top_k)):
+                answer.id = item.id
+                writer.write(answer.to_dict())
+                done += 1
+            pending.clear()
+
+        from .pipeline import clean_question
+
+        for item in read_questions(Path(args.input)):
+            if isinstance(item, BadLine):
+                print(f"skipped line {item.line}: {item.reason}", file=sys.stderr)
+                skipped += 1
+                continue
+            try:
+                clean_question(item.question)
+            except QuestionError as e:
+                print(f"skipped id {item.id}: {e}", file=sys.stderr)
+                skipped += 1
+                continue
+            pending.append(item)
+            if len(pending) >= BATCH_GROUP:
+                flush()
+        if pending:
+            flush()
+    if not args.quiet:
+        print(f"answered {done} questions, skipped {skipped}; wrote {args.out}", file=sys.stderr)
+    return EXIT_SKIPPED if skipped else EXIT_OK
+
+
+def cmd_eval(args) -> int:
+    from .evaluation import EvalQuestion, score
+
+    questions = []
+    for number, line in enumerate(Path(args.questions).read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                r = json.loads(line)
+                questions.append(EvalQuestion(str(r["id"]), r.get("lang", "?"), r["question"],
+                                              tuple(r.get("evidence", ()))))
+            except (ValueError, KeyError) as e:
+                print(f"skipped line {number}: {e}", file=sys.stderr)
+    answers = _qa(args).batch([q.question for q in questions], top_k=max(args.top_k, 10))
+    results = {q.id: ([p.chunk.text for p in a.passages], a.abstained) for q, a in zip(questions, answers)}
+    k = args.top_k
+    for lang, row in score(questions, results, k=k).items():
+        print(f"{lang:4} n={row['n']:3d} hit@1={row['hit@1']:.3f} hit@{k}={row[f'hit@{k}']:.3f} "
+              f"MRR@10={row['mrr@10']:.3f} abstain_ok={row['abstain_ok']} false_abstain={row['false_abstain']} "
+              f"passage_chars={row['mean_passage_chars']}")
+    return EXIT_OK
+
+
+def cmd_list(args) -> int:
+    for d in _qa(args).documents():
+        unit = "pages" if d.paged else "page"
+        print(f"{d.doc_id[:12]}  {d.lang}  {d.pages:3d} {unit:5}  {len(d.chunk_ids):4d} chunks  "
+              f"added {d.added}  {d.path}  — {d.title}")
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    from .web import serve
+
+    port = args.port or int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
+    serve(_qa(args), host=args.host, port=port)
+    return EXIT_OK
+
+
+COMMANDS = {"build": cmd_build, "add": cmd_add, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval,
+            "list": cmd_list, "serve": cmd_serve}

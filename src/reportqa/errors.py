@@ -1,0 +1,33 @@
+"""Errors the shells turn into one-line messages; each says what failed and how to fix it."""
+
+
+class ReportQAError(Exception):
+    """Base class: anything the CLI prints as ``error: …`` and exits non-zero for."""
+
+
+class ModelError(ReportQAError):
+    """The encoder could not be loaded or converted."""
+
+
+class IndexMissingError(ReportQAError):
+    """No index at the given path."""
+
+
+class IndexMismatchError(ReportQAError):
+    """The index was built with another model or chunker settings."""
+
+
+class IndexCorruptError(ReportQAError):
+    """An index file is missing or damaged."""
+
+
+class DocumentError(ReportQAError):
+    """A document could not be read; ingestion skips it and reports why."""
+
+
+class QuestionError(ReportQAError):
+    """The question is empty or unusable."""
+
+
+class BatchInputError(ReportQAError):
+    """The batch input file cannot be read at all."""

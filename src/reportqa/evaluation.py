@@ -1,0 +1,78 @@
+"""hit@1, hit@k, MRR@10 and abstention per language — the definition of ``shared/eval/score.py``.
+
+A passage answers a question when its text contains one of the evidence strings, both sides with
+runs of whitespace collapsed to one space. An empty evidence list marks an unanswerable question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    lang: str
+    question: str
+    evidence: tuple[str, ...]
+
+
+@dataclass
+class LangScore:
+    n: int = 0
+    hit1: int = 0
+    hitk: int = 0
+    mrr: float = 0.0
+    unanswerable: int = 0
+    abstained_ok: int = 0
+    false_abstain: int = 0
+    passage_chars: list[int] = field(default_factory=list)
+
+    def row(self, k: int) -> dict:
+        n = max(self.n, 1)
+        return {
+            "n": self.n,
+            "hit@1": self.hit1 / n,
+            f"hit@{k}": self.hitk / n,
+            "mrr@10": self.mrr / n,
+            "abstain_ok": f"{self.abstained_ok}/{self.unanswerable}",
+            "false_abstain": self.false_abstain,
+            "mean_passage_chars": round(sum(self.passage_chars) / max(len(self.passage_chars), 1)),
+        }
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def first_hit(passage_texts: list[str], evidence: tuple[str, ...]) -> int | None:
+    wanted = [squash(e) for e in evidence]
+    for rank, text in enumerate(passage_texts, 1):
+        flat = squash(text)
+        if any(e in flat for e in wanted):
+            return rank
+    return None
+
+
+def score(questions: list[EvalQuestion], results: dict[str, tuple[list[str], bool]], k: int = 5) -> dict[str, dict]:
+    """``results`` maps question id → (passage texts best first, abstained). Returns rows per language + 'all'."""
+    by_lang: dict[str, LangScore] = {}
+    total = LangScore()
+    for q in questions:
+        texts, abstained = results.get(q.id, ([], False))
+        for s in (by_lang.setdefault(q.lang, LangScore()), total):
+            s.passage_chars.extend(len(t) for t in texts[:k])
+            if not q.evidence:
+                s.unanswerable += 1
+                s.abstained_ok += abstained
+                continue
+            s.n += 1
+            s.false_abstain += abstained
+            rank = first_hit(texts, q.evidence)
+            s.hit1 += rank == 1
+            s.hitk += bool(rank and rank <= k)
+            s.mrr += 1.0 / rank if rank and rank <= 10 else 0.0
+    rows = {lang: s.row(k) for lang, s in sorted(by_lang.items())}
+    rows["all"] = total.row(k)
+    return rows

@@ -1,0 +1,217 @@
+"""``ReportQA``: load → chunk → embed → index → retrieve → answer, behind one object.
+
+The CLI, the web app and the batch runner are thin shells over this class.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .answer import NOT_FOUND, embed_sentences, render, select_quotes
+from .chunking import chunk_document
+from .config import Settings
+from .documents import corpus_files, detect_lang, load_document, sha256_bytes
+from .encoder import Encoder, load_encoder
+from .errors import DocumentError, QuestionError, ReportQAError
+from .records import Answer
+from .retrieve import Retriever
+from .store import DocumentEntry, IndexStore, read_manifest
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class BuildReport:
+    """What a build did; ``skipped`` holds (file name, reason) for files that were not indexed."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+class ReportQA:
+    """Document-grounded question answering over one corpus and its index.
+
+    >>> qa = ReportQA(index_dir="index", corpus_dir="corpus")   # doctest: +SKIP
+    >>> qa.build()                                              # doctest: +SKIP
+    >>> print(qa.ask("챗GPT 학습에 사용된 전력량은?").text)        # doctest: +SKIP
+    """
+
+    def __init__(self, index_dir: str | Path | None = None, corpus_dir: str | Path | None = None,
+                 settings: Settings | None = None, encoder: Encoder | None = None, model: str | None = None):
+        base = settings or Settings.from_env()
+        self.settings = base.with_(**{k: v for k, v in
+                                      {"index_dir": index_dir, "corpus_dir": corpus_dir, "model": model}.items()
+                                      if v is not None})
+        self._encoder = encoder
+        self._store: IndexStore | None = None
+        self._write_lock = threading.Lock()
+
+    # --- parts, loaded on first use ----------------------------------------------------------
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            cache = str(self.settings.cache_dir) if self.settings.cache_dir else None
+            self._encoder = load_encoder(self.settings.model, cache)
+        return self._encoder
+
+    @property
+    def model_name(self) -> str:
+        return self._encoder.name if self._encoder is not None else self.settings.model
+
+    @property
+    def store(self) -> IndexStore:
+        if self._store is None:
+            self._store = IndexStore.load(self.settings.index_dir, model=self.model_name,
+                                          chunker=self.settings.chunker_fingerprint())
+        return self._store
+
+    def has_index(self) -> bool:
+        return read_manifest(self.settings.index_dir) is not None
+
+    # --- building ----------------------------------------------------------------------------
+    def build(self, force: bool = False, progress: bool = False) -> BuildReport:
+        """Bring the index in line with the corpus; unchanged documents are not re-embedded."""
+        started = time.perf_counter()
+        with self._write_lock:
+            store = self._fresh_store() if force else self._existing_store_or_fresh()
+            report = BuildReport()
+            seen: dict[str, Path] = {}
+            max_bytes = int(self.settings.max_file_mb * 1e6)
+            for path in corpus_files(self.settings.corpus_dir):
+                self._index_file(store, path, seen, max_bytes, report, progress)
+            for doc_id, entry in list(store.documents.items()):
+                if doc_id not in seen:
+                    store.remove_document(doc_id)
+                    report.removed.append(entry.path)
+            if report.changed or force or not self.has_index():
+                store.save(self.settings.index_dir)
+            self._store = store
+        report.chunks = len(store.chunks)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _index_file(self, store: IndexStore, path: Path, seen: dict, max_bytes: int,
+                    report: BuildReport, progress: bool) -> None:
+        name = str(path.relative_to(self.settings.corpus_dir))
+        try:
+            if path.stat().st_size > max_bytes:
+                raise DocumentError(f"{name}: {path.stat().st_size / 1e6:.1f} MB is over the "
+                                    f"{self.settings.max_file_mb:g} MB limit (REPORTQA_MAX_FILE_MB)")
+            doc_id = sha256_bytes(path.read_bytes())
+            if doc_id in seen:
+                raise DocumentError(f"{name}: same content as {seen[doc_id].name}, indexed once")
+            if doc_id in store.documents:
+                seen[doc_id] = path
+                store.documents[doc_id].path = name
+                report.unchanged.append(name)
+                return
+            document = load_document(path, max_bytes)
+            chunks = chunk_document(document, self.settings)
+            if not chunks:
+                raise DocumentError(f"{name}: no text to index")
+            texts = [f"{c.header()}\n{c.text}" if c.header() else c.text for c in chunks]
+            vectors = self.encoder.encode_passages(texts, batch_size=self.settings.batch_size, progress=progress)
+        except DocumentError as e:
+            logger.warning("skipped %s", e)
+            report.skipped.append((name, str(e)))
+            return
+        seen[doc_id] = path
+        entry = DocumentEntry(doc_id=doc_id, path=name, title=document.title, lang=document.lang,
+                              pages=len(document.pages), paged=document.paged, chunk_ids=[],
+                              added=time.strftime("%Y-%m-%dT%H:%M:%S"), meta=document.meta)
+        store.add_document(entry, chunks, vectors)
+        report.added.append(name)
+
+    def _fresh_store(self) -> IndexStore:
+        return IndexStore(model=self.encoder.name, dim=self.encoder.dim, chunker=self.settings.chunker_fingerprint())
+
+    def _existing_store_or_fresh(self) -> IndexStore:
+        if not self.has_index():
+            return self._fresh_store()
+        return IndexStore.load(self.settings.index_dir, model=self.model_name,
+                               chunker=self.settings.chunker_fingerprint())
+
+    def add(self, paths: list[str | Path], replace: bool = False, progress: bool = False) -> BuildReport:
+        """Copy files into the corpus (never overwriting a different file unless ``replace``) and index them."""
+        corpus = Path(self.settings.corpus_dir)
+        corpus.mkdir(parents=True, exist_ok=True)
+        refused: list[tuple[str, str]] = []
+        for source in map(Path, paths):
+            target = corpus / safe_name(source.name)
+            if not source.is_file():
+                refused.append((source.name, f"{source}: no such file"))
+            elif target.exists() and target.read_bytes() != source.read_bytes() and not replace:
+                refused.append((source.name, f"{target.name}: a different file of that name is already "
+                                             "in the corpus (use --replace)"))
+            elif not (target.exists() and target.samefile(source)):
+                shutil.copyfile(source, target)
+        report = self.build(progress=progress)
+        report.skipped = refused + report.skipped
+        return report
+
+    # --- asking ------------------------------------------------------------------------------
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        return self.batch([question], top_k)[0]
+
+    def batch(self, questions: list[str], top_k: int | None = None) -> list[Answer]:
+        """Answer many questions with one encoder call for all of them."""
+        top_k = top_k or self.settings.top_k
+        cleaned = [clean_question(q) for q in questions]
+        store = self.store
+        started = time.perf_counter()
+        retriever = Retriever(store, self.encoder)
+        query_vectors = self.encoder.encode_queries(cleaned)
+        results = retriever.passages_for_vectors(query_vectors, top_k)
+        retrieved = time.perf_counter()
+        sentence_vectors = embed_sentences(self.encoder, results)
+        answered = time.perf_counter()
+        answers = []
+        for question, vector, passages in zip(cleaned, query_vectors, results):
+            if passages:
+                quotes = select_quotes(vector, passages, sentence_vectors)
+                answers.append(Answer(question=question, text=render(quotes), passages=passages, quotes=quotes))
+            else:
+                answers.append(Answer(question=question, text=NOT_FOUND[detect_lang(question)],
+                                      passages=[], abstained=True))
+            answers[-1].timings = {"retrieve_s": (retrieved - started) / len(cleaned),
+                                   "answer_s": (answered - retrieved) / len(cleaned)}
+        return answers
+
+    def documents(self) -> list[DocumentEntry]:
+        return sorted(self.store.documents.values(), key=lambda d: d.path)
+
+
+def clean_question(question: str) -> str:
+    """Drop control characters and surplus whitespace; refuse questions with nothing left."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    text = " ".join(text.split())[:MAX_QUESTION_CHARS]
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError("the question is empty: type a question in Korean or English")
+    return text
+
+
+def safe_name(name: str) -> str:
+    """A file name that stays inside the corpus directory."""
+    cleaned = "".join(ch for ch in Path(name).name if unicodedata.category(ch)[0] != "C")
+    cleaned = cleaned.replace("/", "_").replace("\\", "_").lstrip(".").strip()
+    if not cleaned:
+        raise ReportQAError(f"unusable file name {name!r}")
+    return cleaned

@@ -1,0 +1,214 @@
+"""The on-disk index: FAISS vectors + chunk store + document table + manifest.
+
+Each save writes a complete new version directory and then atomically repoints the ``current``
+symlink at it, so a reader (or a crash) only ever sees a whole index. Vectors are normalised, so
+inner product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from .records import Chunk
+
+FORMAT_VERSION = 1
+CURRENT = "current"
+
+
+@dataclass
+class DocumentEntry:
+    """What the index knows about one document."""
+
+    doc_id: str
+    path: str
+    title: str
+    lang: str
+    pages: int
+    paged: bool
+    chunk_ids: list[str]
+    added: str
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def short_title(self) -> str:
+        return self.meta.get("short") or self.title
+
+
+@dataclass
+class IndexStore:
+    """Chunks, their vectors (row i ↔ chunk i) and the documents they came from."""
+
+    model: str
+    dim: int
+    chunker: dict
+    chunks: list[Chunk] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+    documents: dict[str, DocumentEntry] = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
+    _faiss: object = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.vectors is None:
+            self.vectors = np.zeros((0, self.dim), dtype=np.float32)
+
+    # --- editing -------------------------------------------------------------------------
+    def add_document(self, entry: DocumentEntry, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        self.remove_document(entry.doc_id)
+        entry.chunk_ids = [c.chunk_id for c in chunks]
+        self.documents[entry.doc_id] = entry
+        self.chunks.extend(chunks)
+        self.vectors = np.vstack([self.vectors, vectors.astype(np.float32)])
+        self._faiss = None
+
+    def remove_document(self, doc_id: str) -> None:
+        if doc_id not in self.documents:
+            return
+        keep = np.array([c.doc_id != doc_id for c in self.chunks], dtype=bool)
+        self.chunks = [c for c, k in zip(self.chunks, keep) if k]
+        self.vectors = self.vectors[keep]
+        del self.documents[doc_id]
+        self._faiss = None
+
+    # --- searching -----------------------------------------------------------------------
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` chunk rows per query: (scores, rows), rows −1 where fewer exist."""
+        k = max(1, min(k, len(self.chunks)))
+        return self.faiss_index().search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+    def faiss_index(self):
+        if self._faiss is None:
+            import faiss
+
+            index = faiss.IndexFlatIP(self.dim)
+            if len(self.vectors):
+                index.add(self.vectors)
+            self._faiss = index
+        return self._faiss
+
+    def manifest(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "model": self.model,
+            "dim": self.dim,
+            "chunker": self.chunker,
+            "chunks": len(self.chunks),
+            "documents": {d.doc_id: {"path": d.path, "sha256": d.doc_id, "chunks": len(d.chunk_ids)}
+                          for d in self.documents.values()},
+            "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
+    # --- persistence ---------------------------------------------------------------------
+    def save(self, index_dir: Path) -> Path:
+        """Write a new version next to the current one and swap it in atomically."""
+        import faiss
+
+        index_dir = Path(index_dir)
+        index_dir.mkdir(parents=True, exist_ok=True)
+        version = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
+        faiss.write_index(self.faiss_index(), str(version / "vectors.faiss"))
+        _write(version / "chunks.jsonl", "".join(
+            json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in self.chunks))
+        _write(version / "documents.json", json.dumps(
+            [asdict(d) for d in self.documents.values()], ensure_ascii=False, indent=1))
+        _write(version / "extras.json", json.dumps(self.extras, ensure_ascii=False))
+        _write(version / "manifest.json", json.dumps(self.manifest(), ensure_ascii=False, indent=1))
+        _fsync_dir(version)
+        final = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{version.name[-6:]}"
+        os.rename(version, final)
+        link = index_dir / f".current-{os.getpid()}"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        os.symlink(final.name, link)
+        previous = _resolve(index_dir)
+        os.replace(link, index_dir / CURRENT)
+        _fsync_dir(index_dir)
+        if previous is not None and previous != final:
+            shutil.rmtree(previous, ignore_errors=True)
+        return final
+
+    @classmethod
+    def load(cls, index_dir: Path, model: str | None = None, chunker: dict | None = None) -> IndexStore:
+        """Open the current version; refuse one built with another model or chunker."""
+        import faiss
+
+        index_dir = Path(index_dir)
+        version = _resolve(index_dir)
+        if version is None:
+            raise IndexMissingError(f"no index in {index_dir}: run 'reportqa build' first")
+        try:
+            manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise IndexCorruptError(f"index manifest in {version} is unreadable: run 'reportqa build --force'") from e
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}: run 'reportqa build --force'")
+        if model is not None and manifest["model"] != model:
+            raise IndexMismatchError(
+                f"index was built with model '{manifest['model']}', not '{model}': "
+                f"rebuild with 'reportqa build --force --model {model}' or pass --model {manifest['model']}")
+        if chunker is not None and manifest["chunker"] != chunker:
+            raise IndexMismatchError(
+                f"index was built with chunker settings {manifest['chunker']}, not {chunker}: "
+                "run 'reportqa build --force'")
+        try:
+            chunks = [Chunk.from_dict(json.loads(line))
+                      for line in (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
+            documents = {d["doc_id"]: DocumentEntry(**d)
+                         for d in json.loads((version / "documents.json").read_text(encoding="utf-8"))}
+            extras = json.loads((version / "extras.json").read_text(encoding="utf-8"))
+            index = faiss.read_index(str(version / "vectors.faiss"))
+        except (OSError, ValueError, RuntimeError, TypeError, KeyError) as e:
+            raise IndexCorruptError(
+                f"index in {version} is damaged ({type(e).__name__}): run 'reportqa build --force'") from e
+        if index.ntotal != len(chunks) or index.d != manifest["dim"]:
+            raise IndexCorruptError(
+                f"index in {version} has {index.ntotal} vectors for {len(chunks)} chunks: run 'reportqa build --force'")
+        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
+        store = cls(model=manifest["model"], dim=manifest["dim"], chunker=manifest["chunker"],
+                    chunks=chunks, vectors=vectors, documents=documents, extras=extras)
+        store._faiss = index
+        return store
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    version = _resolve(Path(index_dir))
+    if version is None:
+        return None
+    try:
+        return json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _resolve(index_dir: Path) -> Path | None:
+    link = index_dir / CURRENT
+    if not link.is_symlink():
+        return None
+    target = index_dir / os.readlink(link)
+    return target if target.is_dir() else None
+
+
+def _write(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
