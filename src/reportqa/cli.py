@@ -85,7 +85,7 @@ def _qa(args):
 
 
 def _report(report, quiet: bool) -> int:
-    for name, reason in report.skipped:
+    for _name, reason in report.skipped:
         print(f"skipped: {reason}", file=sys.stderr)
     if not quiet:
         print(f"indexed {len(report.added)} new, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "

@@ -22,6 +22,9 @@ _DESCRIPTIONS = {
 }
 
 
+_ENV_NAMES = {"index_dir": "REPORTQA_INDEX", "corpus_dir": "REPORTQA_CORPUS", "cache_dir": "REPORTQA_CACHE"}
+
+
 @dataclass(frozen=True)
 class Settings:
     index_dir: Path = Path("index")
@@ -44,7 +47,7 @@ class Settings:
         """Defaults, then ``REPORTQA_*`` environment variables, then explicit overrides (not None)."""
         values: dict = {}
         for f in fields(cls):
-            env = os.environ.get(f"REPORTQA_{f.name.upper()}")
+            env = os.environ.get(_ENV_NAMES.get(f.name, f"REPORTQA_{f.name.upper()}"))
             if env is not None and env != "":
                 values[f.name] = env
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -140,7 +140,7 @@ def _pdf_pages(path: Path, data: bytes) -> tuple[str, ...]:
 
 def _guess_title(path: Path, pages: tuple[str, ...]) -> str:
     for line in pages[0].splitlines():
-        line = line.strip()
+        line = line.strip().lstrip("#").strip()
         if 8 <= len(line) <= 150:
             return line
     return path.stem

@@ -25,7 +25,8 @@ def render_answer(qa: ReportQA, question: str) -> str:
     for p in answer.passages:
         parts.append(
             f"<div id='p{p.rank}' class='passage'><b>[{p.rank}] {html.escape(p.citation)}</b> "
-            f"<small>score {p.score:.3f}</small><pre style='white-space:pre-wrap'>{html.escape(p.chunk.text)}</pre></div>"
+            f"<small>score {p.score:.3f}</small>"
+            f"<pre style='white-space:pre-wrap'>{html.escape(p.chunk.text)}</pre></div>"
         )
     return "\n".join(parts)
 
@@ -45,5 +46,6 @@ def serve(qa: ReportQA, host: str = "127.0.0.1", port: int = 7860) -> None:
     if not qa.has_index():
         print("no index yet: building it from the corpus …", file=sys.stderr)
         report = qa.build(progress=True)
-        print(f"indexed {len(report.added)} documents, {report.chunks} chunks in {report.seconds:.0f}s", file=sys.stderr)
+        print(f"indexed {len(report.added)} documents, {report.chunks} chunks in {report.seconds:.0f}s",
+              file=sys.stderr)
     build_app(qa).launch(server_name=host, server_port=port)

@@ -1,0 +1,107 @@
+import pytest
+
+from conftest import PHI1_PDF, REPORT
+from reportqa.chunking import chunk_document
+from reportqa.config import Settings
+from reportqa.documents import load_document
+
+
+@pytest.fixture(scope="module")
+def report_chunks():
+    doc = load_document(REPORT)
+    return doc, chunk_document(doc)
+
+
+def _chunk_with(chunks, needle):
+    return next(c for c in chunks if needle in c.text)
+
+
+def test_chunks_are_verbatim_slices(report_chunks):
+    doc, chunks = report_chunks
+    for c in chunks:
+        assert doc.pages[0][c.start : c.end] == c.text
+        assert c.text == c.text.strip() and c.text
+
+
+def test_chunk_sizes(report_chunks):
+    _, chunks = report_chunks
+    settings = Settings()
+    assert max(len(c.text) for c in chunks) <= settings.chunk_max
+    mean = sum(len(c.text) for c in chunks) / len(chunks)
+    assert 250 <= mean <= 500
+
+
+def test_section_paths_follow_chapters_and_sections(report_chunks):
+    _, chunks = report_chunks
+    power = _chunk_with(chunks, "1.287GWh")
+    assert power.section == "III 미·중 AI 경쟁의 다층적 특성 › 3 AI 혁신의 초기 투자규모와 자본의 회임주기"
+    assert _chunk_with(chunks, "히로시마 AI 프로세스").section == "I AI 기술을 둘러싸고 전개되는 미·중 패권경쟁"
+
+
+def test_sentence_broken_by_page_gap_stays_in_one_chunk(report_chunks):
+    _, chunks = report_chunks
+    assert "전기량과 맞먹으며" in _chunk_with(chunks, "1.287GWh").text
+
+
+def test_plain_digit_footnotes_are_not_sections(report_chunks):
+    _, chunks = report_chunks
+    sections = {c.section for c in chunks}
+    assert not any("경향신문" in s or "國務院" in s or "OpenLLM" in s for s in sections)
+    footnote = _chunk_with(chunks, "9 경향신문(23.2.1.)")
+    assert footnote.kind == "footnote"
+    assert footnote.section.endswith("1 미국의 對중국 기술수출 통제와 견제")
+
+
+def test_table_rows_stay_together_with_caption(report_chunks):
+    _, chunks = report_chunks
+    table = _chunk_with(chunks, "[표 3] 기술과 시장체제의 개념 설명")
+    assert table.kind == "table"
+    assert "기술기회\t새로운 기술의 출현빈도" in table.text
+    # an oversized table is split by rows, never inside a row, and every part carries the caption
+    parts = [c for c in chunks if c.caption.startswith("[표 1]")]
+    assert len(parts) >= 2
+    for part in parts:
+        assert all(line.strip() for line in part.text.splitlines() if "\t" in line)
+    assert "21.09.29\t미국과 EU는 불공정 무역관행, 반도체, AI 협력강화를 위한 무역기술위원회(TTC) 출범" in "".join(
+        p.text for p in parts)
+
+
+def test_figure_caption_keeps_its_source_line(report_chunks):
+    _, chunks = report_chunks
+    figure = _chunk_with(chunks, "[그림 11] 언어모델의 파라미터 규모별 정확성")
+    assert "출처: Brown, T." in figure.text
+
+
+def test_superscript_footnote_markers_are_recorded(report_chunks):
+    _, chunks = report_chunks
+    assert "12" in _chunk_with(chunks, "phi-1을 발표했는데").footnotes
+
+
+def test_markdown_headings_give_section_paths(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("# Guide\n\n## Install\n\nRun the installer twice.\n\n## Use\n\nOpen the app.\n")
+    chunks = chunk_document(load_document(path))
+    assert [(c.section, c.text) for c in chunks] == [
+        ("Guide › Install", "Run the installer twice."),
+        ("Guide › Use", "Open the app."),
+    ]
+
+
+def test_long_paragraph_is_split_with_overlap_inside_the_limit(tmp_path):
+    path = tmp_path / "long.txt"
+    sentence = "인공지능 경쟁은 기술과 산업을 넘어 안보 영역으로 확산되고 있다. "
+    path.write_text("■ " + sentence * 60, encoding="utf-8")
+    doc = load_document(path)
+    chunks = chunk_document(doc)
+    assert len(chunks) > 3
+    assert all(len(c.text) <= Settings().chunk_size for c in chunks)
+    assert all(doc.pages[0][c.start : c.end] == c.text for c in chunks)
+
+
+@pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")
+def test_pdf_chunks_carry_page_numbers():
+    doc = load_document(PHI1_PDF)
+    chunks = chunk_document(doc)
+    assert {c.page for c in chunks} <= set(range(1, 27))
+    hit = _chunk_with(chunks, "50.6%")
+    assert doc.pages[hit.page - 1][hit.start : hit.end] == hit.text

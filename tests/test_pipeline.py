@@ -1,0 +1,76 @@
+import pytest
+
+from reportqa import ReportQA
+from reportqa.errors import QuestionError
+from reportqa.pipeline import clean_question, safe_name
+
+
+def test_build_then_ask_cites_the_right_document(tmp_path, small_corpus, hash_encoder):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder)
+    report = qa.build()
+    assert sorted(report.added) == ["alpha.txt", "bravo.md"] and not report.skipped
+    answer = qa.ask("How many GPUs does the cluster have in its nodes?", top_k=3)
+    assert answer.passages[0].doc_path == "bravo.md"
+    assert answer.passages[0].chunk.section == "Bravo notes › Hardware"
+    assert "[1]" in answer.text
+    for quote in answer.quotes:
+        assert quote.text in answer.passages[quote.passage_rank - 1].chunk.text
+
+
+def test_unchanged_rebuild_embeds_nothing(tmp_path, small_corpus, hash_encoder):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder)
+    qa.build()
+    calls = hash_encoder.passage_calls
+    report = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder).build()
+    assert report.unchanged == ["alpha.txt", "bravo.md"] and not report.added
+    assert hash_encoder.passage_calls == calls
+
+
+def test_changed_and_removed_documents(tmp_path, small_corpus, hash_encoder):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder)
+    qa.build()
+    (small_corpus / "bravo.md").write_text("# Bravo\n\nNow the cluster has 128 GPUs.\n")
+    (small_corpus / "alpha.txt").unlink()
+    report = qa.build()
+    assert report.added == ["bravo.md"] and report.removed == ["alpha.txt", "bravo.md"]
+    assert {d.path for d in qa.documents()} == {"bravo.md"}
+    assert all("128 GPUs" in c.text or "Bravo" in c.section for c in qa.store.chunks)
+
+
+def test_bad_file_is_skipped_and_the_rest_indexed(tmp_path, small_corpus, hash_encoder):
+    (small_corpus / "broken.pdf").write_bytes(b"not a pdf at all" * 10)
+    (small_corpus / "empty.txt").write_bytes(b"")
+    report = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder).build()
+    assert sorted(report.added) == ["alpha.txt", "bravo.md"]
+    assert sorted(name for name, _ in report.skipped) == ["broken.pdf", "empty.txt"]
+
+
+def test_add_copies_and_refuses_to_overwrite_a_different_file(tmp_path, small_corpus, hash_encoder):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder)
+    qa.build()
+    new = tmp_path / "new notes.md"
+    new.write_text("# Delta\n\nDelta launched in 2024.\n")
+    assert qa.add([new]).added == ["new notes.md"]
+    clash = tmp_path / "alpha.txt"
+    clash.write_text("different alpha")
+    report = qa.add([clash])
+    assert "--replace" in report.skipped[0][1]
+    assert "알파" in (small_corpus / "alpha.txt").read_text(encoding="utf-8")
+    assert qa.add([clash], replace=True).added == ["alpha.txt"]
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "?!…", "\x00\x01"])
+def test_empty_questions_are_refused(bad):
+    with pytest.raises(QuestionError):
+        clean_question(bad)
+
+
+def test_questions_are_cleaned_and_bounded():
+    assert clean_question("  what\x07 is\n this? ") == "what is this?"
+    assert len(clean_question("가" * 10_000)) == 2000
+
+
+def test_safe_name_stays_in_the_corpus():
+    assert safe_name("../../etc/passwd") == "passwd"
+    assert safe_name("..hidden.txt") == "hidden.txt"
+    assert safe_name("보고서 초안.pdf") == "보고서 초안.pdf"
