@@ -88,8 +88,12 @@ def small_corpus(tmp_path):
     corpus.mkdir()
     (corpus / "alpha.txt").write_text(
         "I 첫째 장\n\n1 배경\n\n■ 알파 프로젝트는 2021년에 시작되었다.\n- 예산은 30억 원이다.\n\n"
-        "2 결과\n\n■ 베타 모델은 정확도 91.5%를 기록했다.\n", encoding="utf-8")
+        "2 결과\n\n■ 베타 모델은 정확도 91.5%를 기록했다.\n",
+        encoding="utf-8",
+    )
     (corpus / "bravo.md").write_text(
         "# Bravo notes\n\n## Hardware\n\nThe cluster has 64 GPUs in 8 nodes.\n\n## People\n\n"
-        "The team has twelve engineers.\n", encoding="utf-8")
+        "The team has twelve engineers.\n",
+        encoding="utf-8",
+    )
     return corpus

@@ -3,14 +3,20 @@ import numpy as np
 from reportqa.answer import render, select_quotes, split_sentences
 from reportqa.records import Chunk, Passage
 
-TEXT = ("■ 첫 문장은 여기까지다. 두 번째 문장은 1.5% 성장을 말한다.\n"
-        "- 항목 하나는 줄이 바뀌며\n\n이어지는 문장이다.\n* 별표 항목도 문장이다")
+TEXT = (
+    "■ 첫 문장은 여기까지다. 두 번째 문장은 1.5% 성장을 말한다.\n"
+    "- 항목 하나는 줄이 바뀌며\n\n이어지는 문장이다.\n* 별표 항목도 문장이다"
+)
 
 
 def test_split_sentences_spans_are_verbatim_and_marker_free():
     spans = [TEXT[a:b] for a, b in split_sentences(TEXT)]
-    assert spans == ["첫 문장은 여기까지다.", "두 번째 문장은 1.5% 성장을 말한다.",
-                     "항목 하나는 줄이 바뀌며\n\n이어지는 문장이다.", "별표 항목도 문장이다"]
+    assert spans == [
+        "첫 문장은 여기까지다.",
+        "두 번째 문장은 1.5% 성장을 말한다.",
+        "항목 하나는 줄이 바뀌며\n\n이어지는 문장이다.",
+        "별표 항목도 문장이다",
+    ]
 
 
 def _passage(rank, text):

@@ -63,7 +63,8 @@ def test_table_rows_stay_together_with_caption(report_chunks):
     for part in parts:
         assert all(line.strip() for line in part.text.splitlines() if "\t" in line)
     assert "21.09.29\t미국과 EU는 불공정 무역관행, 반도체, AI 협력강화를 위한 무역기술위원회(TTC) 출범" in "".join(
-        p.text for p in parts)
+        p.text for p in parts
+    )
 
 
 def test_figure_caption_keeps_its_source_line(report_chunks):

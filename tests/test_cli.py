@@ -36,8 +36,9 @@ def test_ask_quotes_the_power_figure_with_report_and_section(cli_dirs, capsys):
 
 
 def test_ask_json_is_one_batch_line(cli_dirs, capsys):
-    assert main(["ask", "Which AI process did the G7 leaders agree to launch?", "--json", "--top-k", "3",
-                 *cli_dirs]) == 0
+    assert (
+        main(["ask", "Which AI process did the G7 leaders agree to launch?", "--json", "--top-k", "3", *cli_dirs]) == 0
+    )
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "\\u" not in out
     record = json.loads(out)
@@ -49,11 +50,13 @@ def test_ask_json_is_one_batch_line(cli_dirs, capsys):
 
 def test_batch_formats_keep_order_and_skip_bad_lines(cli_dirs, tmp_path, capsys):
     src = tmp_path / "q.jsonl"
-    src.write_text('{"id": "a", "question": "미국의 R&D 지출은?"}\n'
-                   "not json\n"
-                   '{"id": "b"}\n'
-                   '{"id": "c", "question": "What equipment did the US ask the Netherlands to stop exporting?"}\n',
-                   encoding="utf-8")
+    src.write_text(
+        '{"id": "a", "question": "미국의 R&D 지출은?"}\n'
+        "not json\n"
+        '{"id": "b"}\n'
+        '{"id": "c", "question": "What equipment did the US ask the Netherlands to stop exporting?"}\n',
+        encoding="utf-8",
+    )
     out = tmp_path / "r.jsonl"
     assert main(["batch", str(src), "--out", str(out), *cli_dirs]) == 3
     err = capsys.readouterr().err

@@ -12,8 +12,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def dev_rows(report_qa):
-    questions = [EvalQuestion(r["id"], r["lang"], r["question"], tuple(r["evidence"]))
-                 for r in map(json.loads, DEV.read_text(encoding="utf-8").splitlines()) if r]
+    questions = [
+        EvalQuestion(r["id"], r["lang"], r["question"], tuple(r["evidence"]))
+        for r in map(json.loads, DEV.read_text(encoding="utf-8").splitlines())
+        if r
+    ]
     answers = report_qa.batch([q.question for q in questions], top_k=5)
     results = {q.id: ([p.chunk.text for p in a.passages], a.abstained) for q, a in zip(questions, answers)}
     return score(questions, results, k=5), answers
@@ -50,8 +53,14 @@ def test_evaluation_matches_the_shared_scorer(dev_rows, tmp_path, report_qa):
         for q, a in zip(questions, answers):
             a.id = q["id"]
             f.write(json.dumps(a.to_dict(), ensure_ascii=False) + "\n")
-    shared = json.loads(subprocess.run([sys.executable, str(SHARED / "eval" / "score.py"), str(DEV), str(path),
-                                        "--json"], capture_output=True, text=True, check=True).stdout)
+    shared = json.loads(
+        subprocess.run(
+            [sys.executable, str(SHARED / "eval" / "score.py"), str(DEV), str(path), "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     rows, _ = dev_rows
     for lang in ("ko", "en"):
         assert rows[lang]["hit@1"] == pytest.approx(shared["by_lang"][lang]["hit@1"])

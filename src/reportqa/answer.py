@@ -42,7 +42,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             stripped = piece.strip()
             mark = _LEADING_MARK.match(stripped)
             if mark:
-                stripped = stripped[mark.end():]
+                stripped = stripped[mark.end() :]
             if len(stripped) >= MIN_SENTENCE_CHARS:
                 offset = start + local + piece.find(stripped)
                 spans.append((offset, offset + len(stripped)))
@@ -73,8 +73,9 @@ def candidate_sentences(passages: list[Passage]) -> list[tuple[int, str]]:
     return candidates
 
 
-def select_quotes(question_vector: np.ndarray, passages: list[Passage], sentence_vectors: dict[str, np.ndarray],
-                  max_quotes: int = 2) -> list[Quote]:
+def select_quotes(
+    question_vector: np.ndarray, passages: list[Passage], sentence_vectors: dict[str, np.ndarray], max_quotes: int = 2
+) -> list[Quote]:
     """Pick the best-scoring sentences; ``sentence_vectors`` maps each candidate sentence to its vector."""
     candidates = candidate_sentences(passages)
     if not candidates:
@@ -84,8 +85,9 @@ def select_quotes(question_vector: np.ndarray, passages: list[Passage], sentence
     scores = similarity + bonus
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
     best = scores[order[0]]
-    chosen = sorted((i for i in order[:max_quotes] if scores[i] >= best - SECOND_QUOTE_MARGIN),
-                    key=lambda i: (candidates[i][0], i))
+    chosen = sorted(
+        (i for i in order[:max_quotes] if scores[i] >= best - SECOND_QUOTE_MARGIN), key=lambda i: (candidates[i][0], i)
+    )
     quotes = [Quote(candidates[i][1], candidates[i][0]) for i in chosen]
     for quote in quotes:
         assert quote.text in passages[quote.passage_rank - 1].chunk.text, "quotes must be verbatim"

@@ -13,8 +13,20 @@ from pathlib import Path
 
 from .errors import BatchInputError
 
-CSV_FIELDS = ["id", "question", "answer", "abstained", "rank", "text", "doc", "title", "section", "page", "score",
-              "citation"]
+CSV_FIELDS = [
+    "id",
+    "question",
+    "answer",
+    "abstained",
+    "rank",
+    "text",
+    "doc",
+    "title",
+    "section",
+    "page",
+    "score",
+    "citation",
+]
 
 
 @dataclass(frozen=True)

@@ -140,9 +140,7 @@ def _parse_units(text: str, outline: _Outline) -> list[_Unit]:
             units.append(current)
             continue
         starts_new = _PARAGRAPH.match(line) or _ITEM.match(line)
-        continues = current is not None and (
-            current.kind == "text" or (current.kind == "footnote" and not after_blank)
-        )
+        continues = current is not None and (current.kind == "text" or (current.kind == "footnote" and not after_blank))
         if continues and not starts_new:
             current.end = end  # a continuation line, e.g. a sentence broken by a page break
             continue

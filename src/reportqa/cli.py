@@ -58,8 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:
         return EXIT_USAGE if e.code else EXIT_OK
-    logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(message)s",
+    )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return COMMANDS[args.command](args)
@@ -88,8 +90,10 @@ def _report(report, quiet: bool) -> int:
     for _name, reason in report.skipped:
         print(f"skipped: {reason}", file=sys.stderr)
     if not quiet:
-        print(f"indexed {len(report.added)} new, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "
-              f"{len(report.skipped)} skipped; {report.chunks} chunks in {report.seconds:.1f}s")
+        print(
+            f"indexed {len(report.added)} new, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+            f"{len(report.skipped)} skipped; {report.chunks} chunks in {report.seconds:.1f}s"
+        )
     return EXIT_SKIPPED if report.skipped else EXIT_OK
 
 
@@ -125,6 +129,7 @@ def cmd_batch(args) -> int:
     skipped = done = 0
     pending = []
     with AnswerWriter(Path(args.out)) as writer:
+
         def flush():
             nonlocal done
             for item, answer in zip(pending, qa.batch([q.question for q in pending], top_k=args.top_k)):
@@ -164,25 +169,30 @@ def cmd_eval(args) -> int:
         if line.strip():
             try:
                 r = json.loads(line)
-                questions.append(EvalQuestion(str(r["id"]), r.get("lang", "?"), r["question"],
-                                              tuple(r.get("evidence", ()))))
+                questions.append(
+                    EvalQuestion(str(r["id"]), r.get("lang", "?"), r["question"], tuple(r.get("evidence", ())))
+                )
             except (ValueError, KeyError) as e:
                 print(f"skipped line {number}: {e}", file=sys.stderr)
     answers = _qa(args).batch([q.question for q in questions], top_k=max(args.top_k, 10))
     results = {q.id: ([p.chunk.text for p in a.passages], a.abstained) for q, a in zip(questions, answers)}
     k = args.top_k
     for lang, row in score(questions, results, k=k).items():
-        print(f"{lang:4} n={row['n']:3d} hit@1={row['hit@1']:.3f} hit@{k}={row[f'hit@{k}']:.3f} "
-              f"MRR@10={row['mrr@10']:.3f} abstain_ok={row['abstain_ok']} false_abstain={row['false_abstain']} "
-              f"passage_chars={row['mean_passage_chars']}")
+        print(
+            f"{lang:4} n={row['n']:3d} hit@1={row['hit@1']:.3f} hit@{k}={row[f'hit@{k}']:.3f} "
+            f"MRR@10={row['mrr@10']:.3f} abstain_ok={row['abstain_ok']} false_abstain={row['false_abstain']} "
+            f"passage_chars={row['mean_passage_chars']}"
+        )
     return EXIT_OK
 
 
 def cmd_list(args) -> int:
     for d in _qa(args).documents():
         unit = "pages" if d.paged else "page"
-        print(f"{d.doc_id[:12]}  {d.lang}  {d.pages:3d} {unit:5}  {len(d.chunk_ids):4d} chunks  "
-              f"added {d.added}  {d.path}  — {d.title}")
+        print(
+            f"{d.doc_id[:12]}  {d.lang}  {d.pages:3d} {unit:5}  {len(d.chunk_ids):4d} chunks  "
+            f"added {d.added}  {d.path}  — {d.title}"
+        )
     return EXIT_OK
 
 
@@ -194,5 +204,12 @@ def cmd_serve(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"build": cmd_build, "add": cmd_add, "ask": cmd_ask, "batch": cmd_batch, "eval": cmd_eval,
-            "list": cmd_list, "serve": cmd_serve}
+COMMANDS = {
+    "build": cmd_build,
+    "add": cmd_add,
+    "ask": cmd_ask,
+    "batch": cmd_batch,
+    "eval": cmd_eval,
+    "list": cmd_list,
+    "serve": cmd_serve,
+}

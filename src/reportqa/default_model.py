@@ -205,9 +205,7 @@ def compile_charsmap(rules: dict[int, tuple[int, ...]]) -> bytes:
 
     with tempfile.TemporaryDirectory() as tmp:
         tsv = Path(tmp, "rules.tsv")
-        tsv.write_text(
-            "".join(f"{cp:X}\t{' '.join(f'{o:X}' for o in out)}\n" for cp, out in sorted(rules.items()))
-        )
+        tsv.write_text("".join(f"{cp:X}\t{' '.join(f'{o:X}' for o in out)}\n" for cp, out in sorted(rules.items())))
         sample = Path(tmp, "sample.txt")
         sample.write_text("charsmap compilation sample text\n" * 20)
         spm.SentencePieceTrainer.train(

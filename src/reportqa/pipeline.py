@@ -52,12 +52,22 @@ class ReportQA:
     >>> print(qa.ask("챗GPT 학습에 사용된 전력량은?").text)        # doctest: +SKIP
     """
 
-    def __init__(self, index_dir: str | Path | None = None, corpus_dir: str | Path | None = None,
-                 settings: Settings | None = None, encoder: Encoder | None = None, model: str | None = None):
+    def __init__(
+        self,
+        index_dir: str | Path | None = None,
+        corpus_dir: str | Path | None = None,
+        settings: Settings | None = None,
+        encoder: Encoder | None = None,
+        model: str | None = None,
+    ):
         base = settings or Settings.from_env()
-        self.settings = base.with_(**{k: v for k, v in
-                                      {"index_dir": index_dir, "corpus_dir": corpus_dir, "model": model}.items()
-                                      if v is not None})
+        self.settings = base.with_(
+            **{
+                k: v
+                for k, v in {"index_dir": index_dir, "corpus_dir": corpus_dir, "model": model}.items()
+                if v is not None
+            }
+        )
         self._encoder = encoder
         self._store: IndexStore | None = None
         self._write_lock = threading.Lock()
@@ -77,8 +87,9 @@ class ReportQA:
     @property
     def store(self) -> IndexStore:
         if self._store is None:
-            self._store = IndexStore.load(self.settings.index_dir, model=self.model_name,
-                                          chunker=self.settings.chunker_fingerprint())
+            self._store = IndexStore.load(
+                self.settings.index_dir, model=self.model_name, chunker=self.settings.chunker_fingerprint()
+            )
         return self._store
 
     def has_index(self) -> bool:
@@ -106,13 +117,16 @@ class ReportQA:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _index_file(self, store: IndexStore, path: Path, seen: dict, max_bytes: int,
-                    report: BuildReport, progress: bool) -> None:
+    def _index_file(
+        self, store: IndexStore, path: Path, seen: dict, max_bytes: int, report: BuildReport, progress: bool
+    ) -> None:
         name = str(path.relative_to(self.settings.corpus_dir))
         try:
             if path.stat().st_size > max_bytes:
-                raise DocumentError(f"{name}: {path.stat().st_size / 1e6:.1f} MB is over the "
-                                    f"{self.settings.max_file_mb:g} MB limit (REPORTQA_MAX_FILE_MB)")
+                raise DocumentError(
+                    f"{name}: {path.stat().st_size / 1e6:.1f} MB is over the "
+                    f"{self.settings.max_file_mb:g} MB limit (REPORTQA_MAX_FILE_MB)"
+                )
             doc_id = sha256_bytes(path.read_bytes())
             if doc_id in seen:
                 raise DocumentError(f"{name}: same content as {seen[doc_id].name}, indexed once")
@@ -132,9 +146,17 @@ class ReportQA:
             report.skipped.append((name, str(e)))
             return
         seen[doc_id] = path
-        entry = DocumentEntry(doc_id=doc_id, path=name, title=document.title, lang=document.lang,
-                              pages=len(document.pages), paged=document.paged, chunk_ids=[],
-                              added=time.strftime("%Y-%m-%dT%H:%M:%S"), meta=document.meta)
+        entry = DocumentEntry(
+            doc_id=doc_id,
+            path=name,
+            title=document.title,
+            lang=document.lang,
+            pages=len(document.pages),
+            paged=document.paged,
+            chunk_ids=[],
+            added=time.strftime("%Y-%m-%dT%H:%M:%S"),
+            meta=document.meta,
+        )
         store.add_document(entry, chunks, vectors)
         report.added.append(name)
 
@@ -144,8 +166,9 @@ class ReportQA:
     def _existing_store_or_fresh(self) -> IndexStore:
         if not self.has_index():
             return self._fresh_store()
-        return IndexStore.load(self.settings.index_dir, model=self.model_name,
-                               chunker=self.settings.chunker_fingerprint())
+        return IndexStore.load(
+            self.settings.index_dir, model=self.model_name, chunker=self.settings.chunker_fingerprint()
+        )
 
     def add(self, paths: list[str | Path], replace: bool = False, progress: bool = False) -> BuildReport:
         """Copy files into the corpus (never overwriting a different file unless ``replace``) and index them."""
@@ -157,8 +180,12 @@ class ReportQA:
             if not source.is_file():
                 refused.append((source.name, f"{source}: no such file"))
             elif target.exists() and target.read_bytes() != source.read_bytes() and not replace:
-                refused.append((source.name, f"{target.name}: a different file of that name is already "
-                                             "in the corpus (use --replace)"))
+                refused.append(
+                    (
+                        source.name,
+                        f"{target.name}: a different file of that name is already in the corpus (use --replace)",
+                    )
+                )
             elif not (target.exists() and target.samefile(source)):
                 shutil.copyfile(source, target)
         report = self.build(progress=progress)
@@ -187,10 +214,13 @@ class ReportQA:
                 quotes = select_quotes(vector, passages, sentence_vectors)
                 answers.append(Answer(question=question, text=render(quotes), passages=passages, quotes=quotes))
             else:
-                answers.append(Answer(question=question, text=NOT_FOUND[detect_lang(question)],
-                                      passages=[], abstained=True))
-            answers[-1].timings = {"retrieve_s": (retrieved - started) / len(cleaned),
-                                   "answer_s": (answered - retrieved) / len(cleaned)}
+                answers.append(
+                    Answer(question=question, text=NOT_FOUND[detect_lang(question)], passages=[], abstained=True)
+                )
+            answers[-1].timings = {
+                "retrieve_s": (retrieved - started) / len(cleaned),
+                "answer_s": (answered - retrieved) / len(cleaned),
+            }
         return answers
 
     def documents(self) -> list[DocumentEntry]:

@@ -43,6 +43,9 @@ class Retriever:
         for rank, (score, row) in enumerate(ranked[:top_k], start=1):
             chunk = self.store.chunks[row]
             doc = self.store.documents[chunk.doc_id]
-            passages.append(Passage(chunk=chunk, rank=rank, score=score, title=doc.title,
-                                    doc_path=doc.path, short_title=doc.short_title))
+            passages.append(
+                Passage(
+                    chunk=chunk, rank=rank, score=score, title=doc.title, doc_path=doc.path, short_title=doc.short_title
+                )
+            )
         return passages

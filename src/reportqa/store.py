@@ -103,8 +103,10 @@ class IndexStore:
             "dim": self.dim,
             "chunker": self.chunker,
             "chunks": len(self.chunks),
-            "documents": {d.doc_id: {"path": d.path, "sha256": d.doc_id, "chunks": len(d.chunk_ids)}
-                          for d in self.documents.values()},
+            "documents": {
+                d.doc_id: {"path": d.path, "sha256": d.doc_id, "chunks": len(d.chunk_ids)}
+                for d in self.documents.values()
+            },
             "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
@@ -117,10 +119,13 @@ class IndexStore:
         index_dir.mkdir(parents=True, exist_ok=True)
         version = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
         faiss.write_index(self.faiss_index(), str(version / "vectors.faiss"))
-        _write(version / "chunks.jsonl", "".join(
-            json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in self.chunks))
-        _write(version / "documents.json", json.dumps(
-            [asdict(d) for d in self.documents.values()], ensure_ascii=False, indent=1))
+        _write(
+            version / "chunks.jsonl", "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in self.chunks)
+        )
+        _write(
+            version / "documents.json",
+            json.dumps([asdict(d) for d in self.documents.values()], ensure_ascii=False, indent=1),
+        )
         _write(version / "extras.json", json.dumps(self.extras, ensure_ascii=False))
         _write(version / "manifest.json", json.dumps(self.manifest(), ensure_ascii=False, indent=1))
         _fsync_dir(version)
@@ -152,31 +157,48 @@ class IndexStore:
             raise IndexCorruptError(f"index manifest in {version} is unreadable: run 'reportqa build --force'") from e
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexMismatchError(
-                f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}: run 'reportqa build --force'")
+                f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}: run 'reportqa build --force'"
+            )
         if model is not None and manifest["model"] != model:
             raise IndexMismatchError(
                 f"index was built with model '{manifest['model']}', not '{model}': "
-                f"rebuild with 'reportqa build --force --model {model}' or pass --model {manifest['model']}")
+                f"rebuild with 'reportqa build --force --model {model}' or pass --model {manifest['model']}"
+            )
         if chunker is not None and manifest["chunker"] != chunker:
             raise IndexMismatchError(
                 f"index was built with chunker settings {manifest['chunker']}, not {chunker}: "
-                "run 'reportqa build --force'")
+                "run 'reportqa build --force'"
+            )
         try:
-            chunks = [Chunk.from_dict(json.loads(line))
-                      for line in (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
-            documents = {d["doc_id"]: DocumentEntry(**d)
-                         for d in json.loads((version / "documents.json").read_text(encoding="utf-8"))}
+            chunks = [
+                Chunk.from_dict(json.loads(line))
+                for line in (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+                if line
+            ]
+            documents = {
+                d["doc_id"]: DocumentEntry(**d)
+                for d in json.loads((version / "documents.json").read_text(encoding="utf-8"))
+            }
             extras = json.loads((version / "extras.json").read_text(encoding="utf-8"))
             index = faiss.read_index(str(version / "vectors.faiss"))
         except (OSError, ValueError, RuntimeError, TypeError, KeyError) as e:
             raise IndexCorruptError(
-                f"index in {version} is damaged ({type(e).__name__}): run 'reportqa build --force'") from e
+                f"index in {version} is damaged ({type(e).__name__}): run 'reportqa build --force'"
+            ) from e
         if index.ntotal != len(chunks) or index.d != manifest["dim"]:
             raise IndexCorruptError(
-                f"index in {version} has {index.ntotal} vectors for {len(chunks)} chunks: run 'reportqa build --force'")
+                f"index in {version} has {index.ntotal} vectors for {len(chunks)} chunks: run 'reportqa build --force'"
+            )
         vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
-        store = cls(model=manifest["model"], dim=manifest["dim"], chunker=manifest["chunker"],
-                    chunks=chunks, vectors=vectors, documents=documents, extras=extras)
+        store = cls(
+            model=manifest["model"],
+            dim=manifest["dim"],
+            chunker=manifest["chunker"],
+            chunks=chunks,
+            vectors=vectors,
+            documents=documents,
+            extras=extras,
+        )
         store._faiss = index
         return store
 

@@ -19,8 +19,9 @@ def render_answer(qa: ReportQA, question: str) -> str:
     if answer.abstained:
         parts.append(f"<p><i>{html.escape(answer.text)}</i></p>")
     else:
-        quotes = " ".join(f"“{html.escape(q.text)}” <a href='#p{q.passage_rank}'>[{q.passage_rank}]</a>"
-                          for q in answer.quotes)
+        quotes = " ".join(
+            f"“{html.escape(q.text)}” <a href='#p{q.passage_rank}'>[{q.passage_rank}]</a>" for q in answer.quotes
+        )
         parts.append(f"<p>{quotes}</p>")
     for p in answer.passages:
         parts.append(
@@ -46,6 +47,7 @@ def serve(qa: ReportQA, host: str = "127.0.0.1", port: int = 7860) -> None:
     if not qa.has_index():
         print("no index yet: building it from the corpus …", file=sys.stderr)
         report = qa.build(progress=True)
-        print(f"indexed {len(report.added)} documents, {report.chunks} chunks in {report.seconds:.0f}s",
-              file=sys.stderr)
+        print(
+            f"indexed {len(report.added)} documents, {report.chunks} chunks in {report.seconds:.0f}s", file=sys.stderr
+        )
     build_app(qa).launch(server_name=host, server_port=port)
