@@ -5,18 +5,35 @@ import pytest
 
 from reportqa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from reportqa.records import Chunk
-from reportqa.store import DocumentEntry, IndexStore, read_manifest
+from reportqa.store import DocumentEntry, Features, IndexStore, read_manifest
 
 
-def _store(n=3, dim=8, doc="d1"):
-    store = IndexStore(model="m", dim=dim, chunker={"chunk_size": 1})
-    rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(n, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+def _unit(rng, rows, dim):
+    v = rng.normal(size=(rows, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _features(n, dim, aux_dim=4, seed=0):
+    rng = np.random.default_rng(seed)
+    sentences = np.array([(i, 0, 4) for i in range(n)] + [(i, 5, 6) for i in range(n)], dtype=np.int32)
+    sentences = sentences[np.argsort(sentences[:, 0], kind="stable")]
+    return Features(
+        _unit(rng, n, dim),
+        [["text", str(i)] for i in range(n)],
+        sentences,
+        _unit(rng, 2 * n, dim),
+        _unit(rng, n, aux_dim),
+        _unit(rng, 2 * n, aux_dim),
+    )
+
+
+def _store(n=3, dim=8, doc="d1", seed=0):
+    store = IndexStore(model="m", dim=dim, chunker={"chunk_size": 1}, aux_model="aux", aux_dim=4)
+    features = _features(n, dim, seed=seed)
     chunks = [Chunk(f"{doc}-c{i}", doc, f"text {i}", "S", None, 0, 6, "en") for i in range(n)]
     entry = DocumentEntry(doc, f"{doc}.txt", "Title", "en", 1, False, [], "2026-01-01", {"short": "T"})
-    store.add_document(entry, chunks, vectors)
-    return store, vectors
+    store.add_document(entry, chunks, features)
+    return store, features.vectors
 
 
 def test_save_load_round_trip(tmp_path):
@@ -26,6 +43,10 @@ def test_save_load_round_trip(tmp_path):
     assert loaded.chunks == store.chunks
     assert np.allclose(loaded.vectors, vectors)
     assert loaded.documents["d1"].short_title == "T"
+    assert loaded.features.tokens == store.features.tokens
+    assert np.array_equal(loaded.features.sentences, store.features.sentences)
+    assert np.allclose(loaded.features.aux_sentence_vectors, store.features.aux_sentence_vectors)
+    assert [(a, b) for a, b, _ in loaded.sentences_of(2)] == [(0, 4), (5, 6)]
     scores, rows = loaded.search(vectors[1:2], 1)
     assert rows[0][0] == 1 and scores[0][0] == pytest.approx(1.0, abs=1e-5)
     manifest = read_manifest(tmp_path)
@@ -43,11 +64,15 @@ def test_save_swaps_versions_atomically(tmp_path):
 
 def test_remove_document_drops_its_rows(tmp_path):
     store, _ = _store()
-    other, _ = _store(2, doc="d2")
-    store.add_document(other.documents["d2"], other.chunks, other.vectors)
+    other, _ = _store(2, doc="d2", seed=1)
+    store.add_document(other.documents["d2"], other.chunks, other.features)
     store.remove_document("d1")
     assert [c.doc_id for c in store.chunks] == ["d2", "d2"]
     assert store.vectors.shape == (2, 8) and store.faiss_index().ntotal == 2
+    # sentence rows are renumbered to the surviving chunks and keep their own vectors
+    assert store.features.sentences[:, 0].tolist() == [0, 0, 1, 1]
+    assert np.allclose(store.features.sentence_vectors, other.features.sentence_vectors)
+    assert store.lexical().size == 2
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
@@ -60,6 +85,8 @@ def test_other_model_is_refused_with_the_fix(tmp_path):
     store.save(tmp_path)
     with pytest.raises(IndexMismatchError, match="--force"):
         IndexStore.load(tmp_path, model="another-model")
+    with pytest.raises(IndexMismatchError, match="second encoder"):
+        IndexStore.load(tmp_path, model="m", aux_model="none")
     with pytest.raises(IndexMismatchError, match="chunker"):
         IndexStore.load(tmp_path, model="m", chunker={"chunk_size": 2})
 

@@ -7,10 +7,10 @@ it in the source.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 
-from .encoder import Encoder
 from .records import Passage, Quote
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=\S)")
@@ -64,23 +64,26 @@ def _line_groups(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in groups]
 
 
-def candidate_sentences(passages: list[Passage]) -> list[tuple[int, str]]:
-    """(passage rank, sentence) pairs from the passages an answer may quote."""
-    candidates: list[tuple[int, str]] = []
-    for passage in passages[:PASSAGES_CONSIDERED]:
-        text = passage.chunk.text
-        candidates.extend((passage.rank, text[a:b]) for a, b in split_sentences(text))
-    return candidates
+SentencesOf = Callable[[int], list[tuple[int, int, np.ndarray]]]
 
 
 def select_quotes(
-    question_vector: np.ndarray, passages: list[Passage], sentence_vectors: dict[str, np.ndarray], max_quotes: int = 2
+    question_vector: np.ndarray, passages: list[Passage], sentences_of: SentencesOf, max_quotes: int = 2
 ) -> list[Quote]:
-    """Pick the best-scoring sentences; ``sentence_vectors`` maps each candidate sentence to its vector."""
-    candidates = candidate_sentences(passages)
+    """Pick the sentences of the top passages closest to the question.
+
+    ``sentences_of(row)`` gives a chunk's indexed sentences as (start, end, vector); vectors were
+    computed at index time, so answering costs no encoder call.
+    """
+    candidates: list[tuple[int, str]] = []
+    vectors = []
+    for passage in passages[:PASSAGES_CONSIDERED]:
+        for start, end, vector in sentences_of(passage.row):
+            candidates.append((passage.rank, passage.chunk.text[start:end]))
+            vectors.append(vector)
     if not candidates:
         return [Quote(p.chunk.text, p.rank) for p in passages[:1]]
-    similarity = np.array([float(sentence_vectors[s] @ question_vector) for _, s in candidates])
+    similarity = np.stack(vectors) @ question_vector
     bonus = np.array([RANK_BONUS[min(rank, len(RANK_BONUS)) - 1] for rank, _ in candidates])
     scores = similarity + bonus
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
@@ -92,13 +95,6 @@ def select_quotes(
     for quote in quotes:
         assert quote.text in passages[quote.passage_rank - 1].chunk.text, "quotes must be verbatim"
     return quotes
-
-
-def embed_sentences(encoder: Encoder, passage_lists: list[list[Passage]]) -> dict[str, np.ndarray]:
-    """One encoder call for every candidate sentence of a batch of answers."""
-    sentences = list(dict.fromkeys(s for passages in passage_lists for _, s in candidate_sentences(passages)))
-    vectors = encoder.encode_passages(sentences, batch_size=32)
-    return dict(zip(sentences, vectors))
 
 
 def render(quotes: list[Quote]) -> str:

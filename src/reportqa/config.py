@@ -19,6 +19,12 @@ _DESCRIPTIONS = {
     "top_k": "passages returned per question",
     "batch_size": "texts per encoder batch while indexing",
     "max_file_mb": "documents larger than this are skipped with a reason",
+    "second_encoder": "a second multilingual encoder fused with the first ('use-multilingual-v3' or 'none')",
+    "second_weight": "weight of the second encoder in score fusion",
+    "cross_language_offset": "cosine added to passages in the other language than the question (e5 favours "
+    "its own language by about this much)",
+    "abstain_below": "abstain when the fused evidence score of the best passage is below this",
+    "abstain_aux_below": "abstain when the second encoder's similarity to the best passage is below this",
 }
 
 
@@ -37,6 +43,11 @@ class Settings:
     top_k: int = 5
     batch_size: int = 16
     max_file_mb: float = 100.0
+    second_encoder: str = "use-multilingual-v3"
+    second_weight: float = 0.5
+    cross_language_offset: float = 0.02
+    abstain_below: float = 2.5
+    abstain_aux_below: float = 0.22
 
     @classmethod
     def describe(cls) -> dict[str, str]:

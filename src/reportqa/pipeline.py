@@ -13,15 +13,18 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .answer import NOT_FOUND, embed_sentences, render, select_quotes
+import numpy as np
+
+from .answer import NOT_FOUND, render, select_quotes, split_sentences
 from .chunking import chunk_document
 from .config import Settings
 from .documents import corpus_files, detect_lang, load_document, sha256_bytes
-from .encoder import Encoder, load_encoder
+from .encoder import Encoder, load_aux_encoder, load_encoder
 from .errors import DocumentError, QuestionError, ReportQAError
-from .records import Answer
+from .lexical import tokenize
+from .records import Answer, Chunk
 from .retrieve import Retriever
-from .store import DocumentEntry, IndexStore, read_manifest
+from .store import DocumentEntry, Features, IndexStore, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ class ReportQA:
         settings: Settings | None = None,
         encoder: Encoder | None = None,
         model: str | None = None,
+        aux_encoder: Encoder | None = None,
     ):
         base = settings or Settings.from_env()
         self.settings = base.with_(
@@ -69,6 +73,7 @@ class ReportQA:
             }
         )
         self._encoder = encoder
+        self._aux_encoder = aux_encoder
         self._store: IndexStore | None = None
         self._write_lock = threading.Lock()
 
@@ -81,16 +86,34 @@ class ReportQA:
         return self._encoder
 
     @property
+    def aux_encoder(self) -> Encoder | None:
+        if self._aux_encoder is None:
+            self._aux_encoder = load_aux_encoder(self.settings.second_encoder)
+        return self._aux_encoder
+
+    @property
+    def aux_model_name(self) -> str:
+        if self._aux_encoder is not None:
+            return self._aux_encoder.name
+        return "" if self.settings.second_encoder in ("", "none") else self.settings.second_encoder
+
+    @property
     def model_name(self) -> str:
         return self._encoder.name if self._encoder is not None else self.settings.model
 
     @property
     def store(self) -> IndexStore:
         if self._store is None:
-            self._store = IndexStore.load(
-                self.settings.index_dir, model=self.model_name, chunker=self.settings.chunker_fingerprint()
-            )
+            self._store = self._load_store()
         return self._store
+
+    def _load_store(self) -> IndexStore:
+        return IndexStore.load(
+            self.settings.index_dir,
+            model=self.model_name,
+            chunker=self.settings.chunker_fingerprint(),
+            aux_model=self.aux_model_name,
+        )
 
     def has_index(self) -> bool:
         return read_manifest(self.settings.index_dir) is not None
@@ -139,8 +162,7 @@ class ReportQA:
             chunks = chunk_document(document, self.settings)
             if not chunks:
                 raise DocumentError(f"{name}: no text to index")
-            texts = [f"{c.header()}\n{c.text}" if c.header() else c.text for c in chunks]
-            vectors = self.encoder.encode_passages(texts, batch_size=self.settings.batch_size, progress=progress)
+            features = self._features(chunks, progress)
         except DocumentError as e:
             logger.warning("skipped %s", e)
             report.skipped.append((name, str(e)))
@@ -157,18 +179,45 @@ class ReportQA:
             added=time.strftime("%Y-%m-%dT%H:%M:%S"),
             meta=document.meta,
         )
-        store.add_document(entry, chunks, vectors)
+        store.add_document(entry, chunks, features)
         report.added.append(name)
 
+    def _features(self, chunks: list[Chunk], progress: bool) -> Features:
+        """Everything retrieval needs for these chunks: vectors of chunks and sentences, BM25 tokens."""
+        texts = [f"{c.header()}\n{c.text}" if c.header() else c.text for c in chunks]
+        sentences = [(row, a, b) for row, c in enumerate(chunks) for a, b in split_sentences(c.text)]
+        sentence_texts = [chunks[row].text[a:b] for row, a, b in sentences]
+        batch = self.settings.batch_size
+        vectors = self.encoder.encode_passages(texts, batch_size=batch, progress=progress)
+        sentence_vectors = self.encoder.encode_passages(sentence_texts, batch_size=batch * 2, progress=progress)
+        aux = self.aux_encoder
+        aux_dim = aux.dim if aux is not None else 0
+        if aux is not None:
+            aux_vectors, aux_sentence_vectors = aux.encode_passages(texts), aux.encode_passages(sentence_texts)
+        else:
+            aux_vectors = np.zeros((len(texts), 0), np.float32)
+            aux_sentence_vectors = np.zeros((len(sentences), 0), np.float32)
+        return Features(
+            vectors=vectors,
+            tokens=[tokenize(t) for t in texts],
+            sentences=np.array(sentences, dtype=np.int32).reshape(-1, 3),
+            sentence_vectors=sentence_vectors.reshape(len(sentences), self.encoder.dim),
+            aux_vectors=aux_vectors.reshape(len(texts), aux_dim),
+            aux_sentence_vectors=aux_sentence_vectors.reshape(len(sentences), aux_dim),
+        )
+
     def _fresh_store(self) -> IndexStore:
-        return IndexStore(model=self.encoder.name, dim=self.encoder.dim, chunker=self.settings.chunker_fingerprint())
+        aux = self.aux_encoder
+        return IndexStore(
+            model=self.encoder.name,
+            dim=self.encoder.dim,
+            chunker=self.settings.chunker_fingerprint(),
+            aux_model=aux.name if aux else "",
+            aux_dim=aux.dim if aux else 0,
+        )
 
     def _existing_store_or_fresh(self) -> IndexStore:
-        if not self.has_index():
-            return self._fresh_store()
-        return IndexStore.load(
-            self.settings.index_dir, model=self.model_name, chunker=self.settings.chunker_fingerprint()
-        )
+        return self._load_store() if self.has_index() else self._fresh_store()
 
     def add(self, paths: list[str | Path], replace: bool = False, progress: bool = False) -> BuildReport:
         """Copy files into the corpus (never overwriting a different file unless ``replace``) and index them."""
@@ -202,25 +251,25 @@ class ReportQA:
         cleaned = [clean_question(q) for q in questions]
         store = self.store
         started = time.perf_counter()
-        retriever = Retriever(store, self.encoder)
         query_vectors = self.encoder.encode_queries(cleaned)
-        results = retriever.passages_for_vectors(query_vectors, top_k)
+        retriever = Retriever(store, self.encoder, self.aux_encoder if store.aux_dim else None, self.settings)
+        results = retriever.retrieve_many(cleaned, top_k, query_vectors=query_vectors)
         retrieved = time.perf_counter()
-        sentence_vectors = embed_sentences(self.encoder, results)
-        answered = time.perf_counter()
         answers = []
-        for question, vector, passages in zip(cleaned, query_vectors, results):
-            if passages:
-                quotes = select_quotes(vector, passages, sentence_vectors)
-                answers.append(Answer(question=question, text=render(quotes), passages=passages, quotes=quotes))
-            else:
+        for question, vector, result in zip(cleaned, query_vectors, results):
+            if result.abstained or not result.passages:
                 answers.append(
-                    Answer(question=question, text=NOT_FOUND[detect_lang(question)], passages=[], abstained=True)
+                    Answer(
+                        question=question,
+                        text=NOT_FOUND[detect_lang(question)],
+                        passages=result.passages,
+                        abstained=True,
+                    )
                 )
-            answers[-1].timings = {
-                "retrieve_s": (retrieved - started) / len(cleaned),
-                "answer_s": (answered - retrieved) / len(cleaned),
-            }
+            else:
+                quotes = select_quotes(vector, result.passages, store.sentences_of)
+                answers.append(Answer(question=question, text=render(quotes), passages=result.passages, quotes=quotes))
+            answers[-1].timings = {"retrieve_s": (retrieved - started) / len(cleaned)}
         return answers
 
     def documents(self) -> list[DocumentEntry]:

@@ -66,6 +66,7 @@ class Passage:
     title: str
     doc_path: str
     short_title: str = ""
+    row: int = field(default=-1, compare=False)
 
     @property
     def citation(self) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .records import Chunk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "current"
 
 
@@ -44,41 +44,122 @@ class DocumentEntry:
 
 
 @dataclass
+class Features:
+    """Everything indexed for a run of chunks, row-aligned with them.
+
+    ``sentences`` holds (chunk row, start, end) spans into each chunk's text; the sentence arrays
+    are aligned with it. ``aux_*`` are the second encoder's vectors (empty when it is off).
+    """
+
+    vectors: np.ndarray
+    tokens: list[list[str]]
+    sentences: np.ndarray
+    sentence_vectors: np.ndarray
+    aux_vectors: np.ndarray
+    aux_sentence_vectors: np.ndarray
+
+    @classmethod
+    def empty(cls, dim: int, aux_dim: int) -> Features:
+        return cls(
+            np.zeros((0, dim), np.float32),
+            [],
+            np.zeros((0, 3), np.int32),
+            np.zeros((0, dim), np.float32),
+            np.zeros((0, aux_dim), np.float32),
+            np.zeros((0, aux_dim), np.float32),
+        )
+
+    def select(self, keep: np.ndarray) -> Features:
+        """The rows where ``keep`` is true, sentence rows renumbered to match."""
+        new_row = np.cumsum(keep) - 1
+        sentence_keep = keep[self.sentences[:, 0]] if len(self.sentences) else np.zeros(0, bool)
+        sentences = self.sentences[sentence_keep].copy()
+        sentences[:, 0] = new_row[sentences[:, 0]]
+        return Features(
+            self.vectors[keep],
+            [t for t, k in zip(self.tokens, keep) if k],
+            sentences,
+            self.sentence_vectors[sentence_keep],
+            self.aux_vectors[keep],
+            self.aux_sentence_vectors[sentence_keep],
+        )
+
+    def extend(self, other: Features) -> Features:
+        shifted = other.sentences.copy()
+        shifted[:, 0] += len(self.vectors)
+        return Features(
+            np.vstack([self.vectors, other.vectors]),
+            self.tokens + other.tokens,
+            np.vstack([self.sentences, shifted]).astype(np.int32),
+            np.vstack([self.sentence_vectors, other.sentence_vectors]),
+            np.vstack([self.aux_vectors, other.aux_vectors]),
+            np.vstack([self.aux_sentence_vectors, other.aux_sentence_vectors]),
+        )
+
+
+_ARRAYS = ("sentences", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")
+
+
+@dataclass
 class IndexStore:
-    """Chunks, their vectors (row i ↔ chunk i) and the documents they came from."""
+    """Chunks, their features (row i ↔ chunk i) and the documents they came from."""
 
     model: str
     dim: int
     chunker: dict
+    aux_model: str = ""
+    aux_dim: int = 0
     chunks: list[Chunk] = field(default_factory=list)
-    vectors: np.ndarray | None = None
+    features: Features | None = None
     documents: dict[str, DocumentEntry] = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
     _faiss: object = field(default=None, repr=False)
+    _lexical: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.vectors is None:
-            self.vectors = np.zeros((0, self.dim), dtype=np.float32)
+        if self.features is None:
+            self.features = Features.empty(self.dim, self.aux_dim)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self.features.vectors
 
     # --- editing -------------------------------------------------------------------------
-    def add_document(self, entry: DocumentEntry, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        if len(chunks) != len(vectors):
-            raise ValueError("one vector per chunk")
+    def add_document(self, entry: DocumentEntry, chunks: list[Chunk], features: Features) -> None:
+        if len(chunks) != len(features.vectors) or len(chunks) != len(features.tokens):
+            raise ValueError("one vector and one token list per chunk")
         self.remove_document(entry.doc_id)
         entry.chunk_ids = [c.chunk_id for c in chunks]
         self.documents[entry.doc_id] = entry
         self.chunks.extend(chunks)
-        self.vectors = np.vstack([self.vectors, vectors.astype(np.float32)])
-        self._faiss = None
+        self.features = self.features.extend(features)
+        self._faiss = self._lexical = None
 
     def remove_document(self, doc_id: str) -> None:
         if doc_id not in self.documents:
             return
         keep = np.array([c.doc_id != doc_id for c in self.chunks], dtype=bool)
         self.chunks = [c for c, k in zip(self.chunks, keep) if k]
-        self.vectors = self.vectors[keep]
+        self.features = self.features.select(keep)
         del self.documents[doc_id]
-        self._faiss = None
+        self._faiss = self._lexical = None
+
+    def sentences_of(self, row: int) -> list[tuple[int, int, np.ndarray]]:
+        """(start, end, e5 vector) of each indexed sentence of chunk ``row``."""
+        rows = self.features.sentences[:, 0]
+        lo, hi = np.searchsorted(rows, row, "left"), np.searchsorted(rows, row, "right")
+        return [
+            (int(a), int(b), self.features.sentence_vectors[i])
+            for i, (_, a, b) in zip(range(lo, hi), self.features.sentences[lo:hi])
+        ]
+
+    def lexical(self):
+        """The BM25 index over the chunks' tokens (built on first use)."""
+        if self._lexical is None:
+            from .lexical import LexicalIndex
+
+            self._lexical = LexicalIndex(self.features.tokens)
+        return self._lexical
 
     # --- searching -----------------------------------------------------------------------
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -101,6 +182,8 @@ class IndexStore:
             "format_version": FORMAT_VERSION,
             "model": self.model,
             "dim": self.dim,
+            "aux_model": self.aux_model,
+            "aux_dim": self.aux_dim,
             "chunker": self.chunker,
             "chunks": len(self.chunks),
             "documents": {
@@ -119,6 +202,8 @@ class IndexStore:
         index_dir.mkdir(parents=True, exist_ok=True)
         version = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
         faiss.write_index(self.faiss_index(), str(version / "vectors.faiss"))
+        with open(version / "vectors.faiss", "rb+") as f:
+            os.fsync(f.fileno())
         _write(
             version / "chunks.jsonl", "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in self.chunks)
         )
@@ -127,6 +212,14 @@ class IndexStore:
             json.dumps([asdict(d) for d in self.documents.values()], ensure_ascii=False, indent=1),
         )
         _write(version / "extras.json", json.dumps(self.extras, ensure_ascii=False))
+        _write(
+            version / "tokens.jsonl", "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in self.features.tokens)
+        )
+        for name in _ARRAYS:
+            with open(version / f"{name}.npy", "wb") as f:
+                np.save(f, getattr(self.features, name))
+                f.flush()
+                os.fsync(f.fileno())
         _write(version / "manifest.json", json.dumps(self.manifest(), ensure_ascii=False, indent=1))
         _fsync_dir(version)
         final = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{version.name[-6:]}"
@@ -143,7 +236,9 @@ class IndexStore:
         return final
 
     @classmethod
-    def load(cls, index_dir: Path, model: str | None = None, chunker: dict | None = None) -> IndexStore:
+    def load(
+        cls, index_dir: Path, model: str | None = None, chunker: dict | None = None, aux_model: str | None = None
+    ) -> IndexStore:
         """Open the current version; refuse one built with another model or chunker."""
         import faiss
 
@@ -164,6 +259,11 @@ class IndexStore:
                 f"index was built with model '{manifest['model']}', not '{model}': "
                 f"rebuild with 'reportqa build --force --model {model}' or pass --model {manifest['model']}"
             )
+        if aux_model is not None and manifest.get("aux_model", "") != aux_model:
+            raise IndexMismatchError(
+                f"index was built with second encoder '{manifest.get('aux_model') or 'none'}', not "
+                f"'{aux_model or 'none'}': run 'reportqa build --force'"
+            )
         if chunker is not None and manifest["chunker"] != chunker:
             raise IndexMismatchError(
                 f"index was built with chunker settings {manifest['chunker']}, not {chunker}: "
@@ -180,22 +280,33 @@ class IndexStore:
                 for d in json.loads((version / "documents.json").read_text(encoding="utf-8"))
             }
             extras = json.loads((version / "extras.json").read_text(encoding="utf-8"))
+            tokens = [
+                json.loads(line) for line in (version / "tokens.jsonl").read_text(encoding="utf-8").splitlines() if line
+            ]
+            arrays = {name: np.load(version / f"{name}.npy") for name in _ARRAYS}
             index = faiss.read_index(str(version / "vectors.faiss"))
         except (OSError, ValueError, RuntimeError, TypeError, KeyError) as e:
             raise IndexCorruptError(
                 f"index in {version} is damaged ({type(e).__name__}): run 'reportqa build --force'"
             ) from e
-        if index.ntotal != len(chunks) or index.d != manifest["dim"]:
+        consistent = (
+            index.ntotal == len(chunks) == len(tokens) == len(arrays["aux_vectors"])
+            and index.d == manifest["dim"]
+            and len(arrays["sentences"]) == len(arrays["sentence_vectors"]) == len(arrays["aux_sentence_vectors"])
+        )
+        if not consistent:
             raise IndexCorruptError(
                 f"index in {version} has {index.ntotal} vectors for {len(chunks)} chunks: run 'reportqa build --force'"
             )
-        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
+        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
         store = cls(
             model=manifest["model"],
             dim=manifest["dim"],
             chunker=manifest["chunker"],
+            aux_model=manifest.get("aux_model", ""),
+            aux_dim=manifest.get("aux_dim", 0),
             chunks=chunks,
-            vectors=vectors,
+            features=Features(vectors=vectors, tokens=tokens, **arrays),
             documents=documents,
             extras=extras,
         )

@@ -1,0 +1,225 @@
+"""Writes bench/questions.jsonl: our own evaluation set (not the shared dev set).
+
+Facts are paraphrased so that questions share few words with the text; every fact is asked in
+Korean and in English; phi-1 facts need the phi-1 PDF in the index; unanswerable questions have
+empty evidence. Run: python bench/questions.py
+"""
+
+import json
+from pathlib import Path
+
+FACTS = [
+    # (id, Korean question, English question, evidence strings)
+    (
+        "gdp_share",
+        "2000년 세계 경제에서 미국과 중국이 차지한 몫은 각각 얼마였나?",
+        "What shares of world GDP did the US and China hold in 2000?",
+        ["30.1%, 3.5%"],
+    ),
+    (
+        "entity_list",
+        "2022년 말 기준 미국 제재 명단에 오른 중국 회사 수는?",
+        "By the end of 2022, how many Chinese firms were on the US Entity List?",
+        ["687개의 중국 기업"],
+    ),
+    (
+        "gallium",
+        "중국이 2023년 8월부터 수출을 통제한 금속 관련 품목은 몇 개인가?",
+        "How many gallium-related items did China restrict for export from August 2023?",
+        ["갈륨 관련 8개"],
+    ),
+    (
+        "montana",
+        "틱톡 사용을 전면 금지하겠다고 선언한 미국의 주는?",
+        "Which US state declared a total ban on TikTok from January 2024?",
+        ["몬태나주"],
+    ),
+    (
+        "gpt4_gpus",
+        "GPT4 개발에 투입된 것으로 추정되는 그래픽 처리장치 수는?",
+        "Roughly how many GPUs are estimated to have been used for GPT-4?",
+        ["GPU 약 1만 개"],
+    ),
+    (
+        "h100_speed",
+        "H100은 이전 세대 A100보다 훈련이 얼마나 빠른가?",
+        "How much faster does the H100 train compared with the A100?",
+        ["학습 속도가 9배"],
+    ),
+    (
+        "co2",
+        "챗GPT 훈련으로 배출된 탄소는 몇 톤으로 환산되나?",
+        "How many tonnes of CO2 does the training of ChatGPT correspond to?",
+        ["502톤"],
+    ),
+    (
+        "frontier",
+        "1위 슈퍼컴퓨터 프론티어의 초당 연산 횟수는?",
+        "How many operations per second does the Frontier supercomputer perform?",
+        ["110.2경"],
+    ),
+    (
+        "petaflops",
+        "1페타플롭스는 초당 몇 번의 연산인가?",
+        "One petaflops corresponds to how many operations per second?",
+        ["초당 1,000조 번"],
+    ),
+    (
+        "iso_members",
+        "AI 국제표준화 회의의 참여 회원국은 몇 개국인가?",
+        "How many participating member countries does the international AI standardisation meeting have?",
+        ["31개국"],
+    ),
+    (
+        "chip_subsidy",
+        "2022년 중국이 본토 상장 반도체 기업들에 준 보조금 규모는?",
+        "How large were the subsidies China paid to listed chip companies in 2022?",
+        ["2조 3,000억 원"],
+    ),
+    (
+        "phi1_params_report",
+        "마이크로소프트가 발표한 phi-1의 파라미터 수는 보고서에서 얼마로 소개되나?",
+        "According to the report, how many parameters does Microsoft's phi-1 have?",
+        ["13억"],
+    ),
+    (
+        "training_cost_2030",
+        "GPT-3급 모델 학습 비용은 2030년에 얼마까지 떨어질 것으로 예상되나?",
+        "What is the projected 2030 training cost of a GPT-3-level model?",
+        ["30달러로"],
+    ),
+    (
+        "chip4",
+        "미국이 한국·일본·대만에 제안한 반도체 동맹의 이름은?",
+        "What alliance did the Biden administration propose to Korea, Japan and Taiwan?",
+        ["칩4(Chip4) 동맹"],
+    ),
+    (
+        "micron_ban",
+        "중국 당국이 구매를 중단시킨 미국 메모리 기업은?",
+        "Which American memory maker's products did Chinese regulators stop buying?",
+        ["마이크론 제품 구매 중단"],
+    ),
+    (
+        "tongyi_params",
+        "알리바바 언어모델의 매개변수 규모는?",
+        "How many parameters does Alibaba's Tongyi Qianwen have?",
+        ["10조 개"],
+    ),
+    ("palm2", "PaLM2의 매개변수는 몇 개인가?", "How many parameters does Google's PaLM 2 have?", ["3,400억 개"]),
+    (
+        "ms_openai_2019",
+        "마이크로소프트가 2019년 OpenAI에 투자한 금액은?",
+        "How much did Microsoft invest in OpenAI in 2019?",
+        ["약 10억 달러"],
+    ),
+    (
+        "mccarthy",
+        "인공지능이라는 용어를 처음 쓴 사람은?",
+        "Who first used the term artificial intelligence?",
+        ["존 맥카시"],
+    ),
+    (
+        "platform_bill",
+        "미국 의회가 발의한 플랫폼 법안 중 유일하게 통과된 것은?",
+        "Which of the US platform antitrust bills was the only one to pass?",
+        ["Merger Filing Fee Modernization Act"],
+    ),
+    (
+        "chips_fund",
+        "미국이 반도체법을 통해 투입하는 자금 규모는?",
+        "How much funding does the US commit through the CHIPS and Science Act?",
+        ["50조 원"],
+    ),
+    (
+        "china_rnd_growth",
+        "2000년부터 2020년 사이 중국의 연구개발 지출은 몇 배 늘었나?",
+        "By what factor did China's R&D spending grow between 2000 and 2020?",
+        ["17.7배"],
+    ),
+    (
+        "fdpr",
+        "AI 칩 관련 중국 기업 21곳에 적용된 미국의 규칙은?",
+        "Which US rule was applied to 21 Chinese AI chip companies in December 2022?",
+        ["해외직접생산품규칙"],
+    ),
+    (
+        "socialist_values",
+        "중국 생성형 AI 규제에서 미국과 가장 다른 점은 무엇인가?",
+        "What distinguishes China's generative AI rules from US guidelines?",
+        ["사회주의 가치 준수"],
+    ),
+    (
+        "nearshoring",
+        "디커플링에 대비해 중국이 생산기지를 인접국으로 옮기는 전략을 무엇이라 하나?",
+        "What is China's strategy of moving production to neighbouring countries called?",
+        ["니어쇼어링"],
+    ),
+    (
+        "paid_users",
+        "챗GPT 유료 구독자를 몇 명으로 가정해 월 매출을 추산했나?",
+        "How many paying ChatGPT subscribers did the report assume for its revenue estimate?",
+        ["1억 명으로 산정"],
+    ),
+    # questions only the phi-1 paper answers
+    ("phi1_mbpp", "phi-1의 MBPP 정확도는?", "What pass@1 accuracy does phi-1 reach on MBPP?", ["55.5%"]),
+    (
+        "phi1_gpu_hours",
+        "phi-1-base는 몇 GPU 시간 동안 학습되었나?",
+        "How many GPU hours did it take to train phi-1 and phi-1-base?",
+        ["770 GPU hours"],
+    ),
+    (
+        "phi1_small_humaneval",
+        "phi-1-small은 HumanEval에서 몇 퍼센트를 달성했나?",
+        "What score does the smaller 350M model achieve on HumanEval?",
+        ["45% on HumanEval"],
+    ),
+    (
+        "phi1_web_tokens",
+        "phi-1 학습에 쓰인 웹의 교과서 품질 데이터는 몇 토큰인가?",
+        "How many tokens of textbook-quality web data were used to train phi-1?",
+        ["(6B tokens)"],
+    ),
+    ("phi1_wizardcoder", "WizardCoder의 HumanEval 점수는?", "What HumanEval score does WizardCoder report?", ["57.3%"]),
+    (
+        "phi1_base_humaneval",
+        "미세조정 전 phi-1-base 모델의 HumanEval 성능은?",
+        "How well does phi-1-base do on HumanEval before any finetuning?",
+        ["29% HumanEval"],
+    ),
+]
+
+UNANSWERABLE = [
+    ("ua_kimchi", "김치찌개 맛있게 끓이는 법은?", "How do I cook kimchi stew?"),
+    ("ua_football", "2022년 월드컵 우승팀은?", "Who won the 2022 football World Cup?"),
+    ("ua_samsung_price", "삼성전자 오늘 주가는 얼마인가?", "What is Samsung Electronics' share price today?"),
+    ("ua_mars", "화성까지 가는 데 걸리는 시간은?", "How long does a trip to Mars take?"),
+    ("ua_nvidia_ceo", "엔비디아 창업자 이름은?", "Who founded Nvidia?"),
+    ("ua_naver", "네이버 하이퍼클로바X의 매개변수 수는?", "How many parameters does Naver's HyperCLOVA X have?"),
+    ("ua_eu_act", "EU AI법은 언제 발효되었나?", "When did the EU AI Act enter into force?"),
+    ("ua_bitcoin", "비트코인 채굴에 드는 연간 전력은?", "How much electricity does Bitcoin mining use per year?"),
+    ("ua_openai_staff", "OpenAI의 직원 수는?", "How many employees does OpenAI have?"),
+    (
+        "ua_claude",
+        "Claude 모델을 만든 회사의 본사는 어디인가?",
+        "Where is the company that makes Claude headquartered?",
+    ),
+]
+
+
+def records():
+    for fid, ko, en, evidence in FACTS:
+        yield {"id": f"{fid}-ko", "lang": "ko", "question": ko, "evidence": evidence}
+        yield {"id": f"{fid}-en", "lang": "en", "question": en, "evidence": evidence}
+    for fid, ko, en in UNANSWERABLE:
+        yield {"id": f"{fid}-ko", "lang": "ko", "question": ko, "evidence": []}
+        yield {"id": f"{fid}-en", "lang": "en", "question": en, "evidence": []}
+
+
+if __name__ == "__main__":
+    out = Path(__file__).with_name("questions.jsonl")
+    with out.open("w", encoding="utf-8") as f:
+        for record in records():
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(f"wrote {sum(1 for _ in records())} questions to {out}")

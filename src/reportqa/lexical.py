@@ -1,0 +1,88 @@
+"""BM25 over Korean morphemes and English words (bm25s + kiwipiepy).
+
+Whitespace tokens barely match in agglutinative Korean ("중국의", "중국은", "중국에"), so Korean is
+cut into content morphemes with Kiwi (nouns, verb/adjective stems, roots, foreign words, numbers,
+hanja). Numbers with units, versions and model names ("1.287GWh", "24.7%", "H100", "GPT-4")
+are also kept whole: they are the language-neutral anchors an English question shares with a
+Korean passage.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+
+CONTENT_TAGS = {"NNG", "NNP", "NR", "XR", "SL", "SH", "SN", "VV", "VA", "VV-R", "VA-R", "VV-I", "VA-I"}
+_ANCHOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.,%/+\-]*[A-Za-z0-9%])?")
+_ENGLISH_STOP = frozenset(
+    "a an the of in on at to for from by with and or but is are was were be been being this that these those "
+    "it its as what which who whom whose when where why how did do does done has have had can could would "
+    "should will shall may might must than then there their they them he she his her we our you your i me my "
+    "about into over under between during after before through per via not no yes so such any all each "
+    "much many more most some other".split()
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _kiwi():
+    from kiwipiepy import Kiwi
+
+    return Kiwi()
+
+
+_kiwi_lock = threading.Lock()
+
+
+def tokenize(text: str) -> list[str]:
+    """Content morphemes and whole anchors, lower-cased; particles and stop words dropped."""
+    with _kiwi_lock:
+        tokens = _kiwi().tokenize(text)
+    out = []
+    for token in tokens:
+        if token.tag not in CONTENT_TAGS:
+            continue
+        form = _english_stem(token.form.lower()) if token.tag == "SL" else token.form.lower()
+        if form in _ENGLISH_STOP or (token.tag == "SL" and len(form) < 2):
+            continue
+        out.append(form)
+    for anchor in _ANCHOR.findall(text):
+        if any(ch.isdigit() for ch in anchor) and len(anchor) > 1:
+            out.append(anchor.lower().rstrip(".,"))
+    return out
+
+
+def _english_stem(word: str) -> str:
+    """A light plural/possessive strip so 'GPUs' meets 'GPU' and 'parameters' meets 'parameter'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "is")):
+        return word[:-1]
+    return word
+
+
+class LexicalIndex:
+    """A bm25s index over pre-tokenised chunks; row i is chunk i of the store."""
+
+    def __init__(self, tokens: list[list[str]]):
+        import bm25s
+
+        self.size = len(tokens)
+        self._bm25 = bm25s.BM25()
+        # bm25s needs at least one token per document and one document
+        self._bm25.index([t or ["\u2205"] for t in tokens] or [["\u2205"]], show_progress=False)
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query (zeros when no query token is known)."""
+        if not self.size or not query_tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        known = [t for t in query_tokens if t in self._bm25.vocab_dict]
+        if not known:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)[: self.size]
+
+    def save(self, folder: Path) -> None:
+        self._bm25.save(str(folder))

@@ -1,0 +1,29 @@
+import numpy as np
+
+from reportqa.lexical import LexicalIndex, tokenize
+
+
+def test_particles_are_stripped_and_content_kept():
+    tokens = tokenize("중국의 반도체 수입은 증가했다")
+    assert "중국" in tokens and "반도체" in tokens and "수입" in tokens
+    assert not any(t in tokens for t in ("중국의", "의", "은", "다"))
+    assert tokenize("중국은")[0] == tokenize("중국에서")[0] == "중국"
+
+
+def test_numbers_units_and_model_names_stay_whole():
+    tokens = tokenize("챗GPT 학습에 1.287GWh, 점유율 24.7%, H100과 GPT-4, 2,695억 불")
+    for anchor in ("1.287gwh", "24.7%", "h100", "gpt-4", "2,695"):
+        assert anchor in tokens
+
+
+def test_english_is_lower_cased_without_stop_words():
+    tokens = tokenize("How many GPUs were used by the Frontier system?")
+    assert tokens == ["gpu", "used", "frontier", "system"]
+
+
+def test_bm25_ranks_the_matching_chunk_first():
+    chunks = ["미국의 대중국 반도체 수출 규제", "중국의 거대 언어모델 개발", "일본의 수출규제 철회"]
+    index = LexicalIndex([tokenize(c) for c in chunks])
+    scores = index.scores(tokenize("중국 언어모델은?"))
+    assert int(np.argmax(scores)) == 1
+    assert index.scores(tokenize("quantum chromodynamics")).max() == 0.0
