@@ -1,0 +1,138 @@
+"""Retrieval ablation: what each part of the hybrid retriever adds, next to the LangChain recipe.
+
+Indexes the report plus the phi-1 PDF, then scores every variant on the shared dev set (with
+dev_sources) and on our own question set, with the definition of shared/eval/score.py.
+
+    python bench/ablation.py [--index DIR] [--shared ../shared]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from reportqa import ReportQA
+from reportqa.documents import detect_lang, load_document
+from reportqa.evaluation import EvalQuestion, score
+from reportqa.lexical import tokenize
+from reportqa.retrieve import best_of_chunk_and_sentences, fuse, lexical_coverage, zscore_top
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rrf(score_lists: list[np.ndarray], k: int = 60) -> np.ndarray:
+    fused = np.zeros_like(score_lists[0])
+    for scores in score_lists:
+        ranks = np.empty(len(scores), dtype=np.int64)
+        ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
+        fused += 1.0 / (k + ranks + 1)
+    return fused
+
+
+def load_questions(*paths: Path) -> list[EvalQuestion]:
+    rows = [json.loads(line) for p in paths for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [EvalQuestion(r["id"], r["lang"], r["question"], tuple(r["evidence"])) for r in rows]
+
+
+def build_index(shared: Path, index_dir: Path) -> ReportQA:
+    corpus = index_dir / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for f in (ROOT / "corpus").iterdir():
+        shutil.copy(f, corpus / f.name)
+    shutil.copy(shared / "corpus-sources" / "gunasekar2023-textbooks-are-all-you-need.pdf", corpus)
+    qa = ReportQA(index_dir=index_dir / "index", corpus_dir=corpus)
+    started = time.perf_counter()
+    report = qa.build()
+    print(f"index: {report.chunks} chunks ({len(report.added)} documents embedded) in "
+          f"{time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return qa
+
+
+def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.ndarray]]:
+    """Per variant, one score vector over all chunks per question."""
+    store, features = qa.store, qa.store.features
+    texts = [q.question for q in questions]
+    rows = features.sentences[:, 0]
+    queries = qa.encoder.encode_queries(texts)
+    aux_queries = qa.aux_encoder.encode_queries(texts)
+    chunk = queries @ features.vectors.T
+    dense = best_of_chunk_and_sentences(chunk, queries @ features.sentence_vectors.T, rows)
+    aux = best_of_chunk_and_sentences(aux_queries @ features.aux_vectors.T,
+                                      aux_queries @ features.aux_sentence_vectors.T, rows)
+    langs = np.array([c.lang for c in store.chunks])
+    offset = qa.settings.cross_language_offset
+    out: dict[str, list[np.ndarray]] = {name: [] for name in (
+        "e5 dense (chunks)", "BM25 (Kiwi)", "RRF e5 + BM25", "e5 chunks+sentences",
+        "+ language offset", "+ USE (calibrated fusion)", "+ BM25 (hybrid, default)")}
+    for i, q in enumerate(questions):
+        query_tokens = tokenize(q.question)
+        lexical = store.lexical().scores(query_tokens)
+        best = int(np.argmax(lexical))
+        coverage = lexical_coverage(query_tokens, features.tokens[best]) if lexical.any() else 0.0
+        balanced = dense[i] + offset * (langs != detect_lang(q.question))
+        out["e5 dense (chunks)"].append(chunk[i])
+        out["BM25 (Kiwi)"].append(lexical)
+        out["RRF e5 + BM25"].append(rrf([chunk[i], lexical]))
+        out["e5 chunks+sentences"].append(dense[i])
+        out["+ language offset"].append(balanced)
+        out["+ USE (calibrated fusion)"].append(zscore_top(balanced) + qa.settings.second_weight * zscore_top(aux[i]))
+        out["+ BM25 (hybrid, default)"].append(fuse(balanced, aux[i], lexical, coverage, qa.settings.second_weight))
+    return out
+
+
+def langchain_recipe(qa: ReportQA, corpus: Path, questions: list[EvalQuestion]) -> list[list[str]]:
+    """RecursiveCharacterTextSplitter 500/100 + the same e5 weights + FAISS flat, as a LangChain user would."""
+    import faiss
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=100)
+    texts = [piece for path in sorted(corpus.iterdir()) if not path.name.endswith(".meta.json")
+             for page in load_document(path).pages for piece in splitter.split_text(page)]
+    index = faiss.IndexFlatIP(qa.encoder.dim)
+    index.add(qa.encoder.encode_passages(texts, batch_size=16))
+    _, rows = index.search(qa.encoder.encode_queries([q.question for q in questions]), 10)
+    return [[texts[r] for r in row if r >= 0] for row in rows]
+
+
+def table(name: str, questions: list[EvalQuestion], ranked: list[list[str]]) -> str:
+    results = {q.id: (texts, False) for q, texts in zip(questions, ranked)}
+    rows = score(questions, results, k=5)
+    cells = [f"{rows[lang]['hit@1']:.2f} / {rows[lang]['hit@5']:.2f}" for lang in ("ko", "en")]
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, default=Path(tempfile.gettempdir()) / "reportqa-bench")
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    args = parser.parse_args()
+    qa = build_index(args.shared, args.index)
+    sets = {
+        "dev (dev.jsonl + dev_sources.jsonl)": load_questions(args.shared / "eval" / "dev.jsonl",
+                                                              args.shared / "eval" / "dev_sources.jsonl"),
+        "own (bench/questions.jsonl)": load_questions(ROOT / "bench" / "questions.jsonl"),
+    }
+    texts = [c.text for c in qa.store.chunks]
+    for set_name, questions in sets.items():
+        print(f"\n### {set_name}\n\n| variant | ko hit@1 / hit@5 | en hit@1 / hit@5 |\n|---|---|---|")
+        print(table("LangChain recipe (500/100 + e5 + FAISS)", questions,
+                    langchain_recipe(qa, args.index / "corpus", questions)))
+        for name, score_vectors in variants(qa, questions).items():
+            ranked = [[texts[r] for r in np.argsort(-s, kind="stable")[:10]] for s in score_vectors]
+            print(table(name, questions, ranked))
+        answers = qa.batch([q.question for q in questions], top_k=5)
+        unanswerable = [a.abstained for q, a in zip(questions, answers) if not q.evidence]
+        false = [a.abstained for q, a in zip(questions, answers) if q.evidence]
+        print(f"\nabstention (default settings): {sum(unanswerable)}/{len(unanswerable)} unanswerable refused, "
+              f"{sum(false)}/{len(false)} answerable refused")
+
+
+if __name__ == "__main__":
+    main()
