@@ -50,8 +50,11 @@ def build_index(shared: Path, index_dir: Path) -> ReportQA:
     qa = ReportQA(index_dir=index_dir / "index", corpus_dir=corpus)
     started = time.perf_counter()
     report = qa.build()
-    print(f"index: {report.chunks} chunks ({len(report.added)} documents embedded) in "
-          f"{time.perf_counter() - started:.1f}s", file=sys.stderr)
+    print(
+        f"index: {report.chunks} chunks ({len(report.added)} documents embedded) in "
+        f"{time.perf_counter() - started:.1f}s",
+        file=sys.stderr,
+    )
     return qa
 
 
@@ -64,13 +67,24 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
     aux_queries = qa.aux_encoder.encode_queries(texts)
     chunk = queries @ features.vectors.T
     dense = best_of_chunk_and_sentences(chunk, queries @ features.sentence_vectors.T, rows)
-    aux = best_of_chunk_and_sentences(aux_queries @ features.aux_vectors.T,
-                                      aux_queries @ features.aux_sentence_vectors.T, rows)
+    aux = best_of_chunk_and_sentences(
+        aux_queries @ features.aux_vectors.T, aux_queries @ features.aux_sentence_vectors.T, rows
+    )
     langs = np.array([c.lang for c in store.chunks])
     offset = qa.settings.cross_language_offset
-    out: dict[str, list[np.ndarray]] = {name: [] for name in (
-        "e5 dense (chunks)", "BM25 (Kiwi)", "RRF e5 + BM25", "e5 chunks+sentences",
-        "+ language offset", "+ USE (calibrated fusion)", "+ BM25 (hybrid, default)")}
+    out: dict[str, list[np.ndarray]] = {
+        name: []
+        for name in (
+            "e5 dense (chunks)",
+            "BM25 (Kiwi)",
+            "RRF e5 + BM25",
+            "e5 chunks+sentences",
+            "+ language offset",
+            "+ USE (calibrated fusion)",
+            "+ BM25 (coverage-weighted)",
+            "+ English→Korean term expansion (default)",
+        )
+    }
     for i, q in enumerate(questions):
         query_tokens = tokenize(q.question)
         lexical = store.lexical().scores(query_tokens)
@@ -83,7 +97,15 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         out["e5 chunks+sentences"].append(dense[i])
         out["+ language offset"].append(balanced)
         out["+ USE (calibrated fusion)"].append(zscore_top(balanced) + qa.settings.second_weight * zscore_top(aux[i]))
-        out["+ BM25 (hybrid, default)"].append(fuse(balanced, aux[i], lexical, coverage, qa.settings.second_weight))
+        out["+ BM25 (coverage-weighted)"].append(fuse(balanced, aux[i], lexical, coverage, qa.settings.second_weight))
+        if detect_lang(q.question) == "en":
+            query_tokens = query_tokens + store.translator(qa.aux_encoder).expand(query_tokens)
+            lexical = store.lexical().scores(query_tokens)
+            best = int(np.argmax(lexical))
+            coverage = lexical_coverage(query_tokens, features.tokens[best]) if lexical.any() else 0.0
+        out["+ English→Korean term expansion (default)"].append(
+            fuse(balanced, aux[i], lexical, coverage, qa.settings.second_weight)
+        )
     return out
 
 
@@ -93,8 +115,13 @@ def langchain_recipe(qa: ReportQA, corpus: Path, questions: list[EvalQuestion]) 
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=100)
-    texts = [piece for path in sorted(corpus.iterdir()) if not path.name.endswith(".meta.json")
-             for page in load_document(path).pages for piece in splitter.split_text(page)]
+    texts = [
+        piece
+        for path in sorted(corpus.iterdir())
+        if not path.name.endswith(".meta.json")
+        for page in load_document(path).pages
+        for piece in splitter.split_text(page)
+    ]
     index = faiss.IndexFlatIP(qa.encoder.dim)
     index.add(qa.encoder.encode_passages(texts, batch_size=16))
     _, rows = index.search(qa.encoder.encode_queries([q.question for q in questions]), 10)
@@ -115,23 +142,31 @@ def main() -> None:
     args = parser.parse_args()
     qa = build_index(args.shared, args.index)
     sets = {
-        "dev (dev.jsonl + dev_sources.jsonl)": load_questions(args.shared / "eval" / "dev.jsonl",
-                                                              args.shared / "eval" / "dev_sources.jsonl"),
+        "dev (dev.jsonl + dev_sources.jsonl)": load_questions(
+            args.shared / "eval" / "dev.jsonl", args.shared / "eval" / "dev_sources.jsonl"
+        ),
         "own (bench/questions.jsonl)": load_questions(ROOT / "bench" / "questions.jsonl"),
     }
     texts = [c.text for c in qa.store.chunks]
     for set_name, questions in sets.items():
         print(f"\n### {set_name}\n\n| variant | ko hit@1 / hit@5 | en hit@1 / hit@5 |\n|---|---|---|")
-        print(table("LangChain recipe (500/100 + e5 + FAISS)", questions,
-                    langchain_recipe(qa, args.index / "corpus", questions)))
+        print(
+            table(
+                "LangChain recipe (500/100 + e5 + FAISS)",
+                questions,
+                langchain_recipe(qa, args.index / "corpus", questions),
+            )
+        )
         for name, score_vectors in variants(qa, questions).items():
             ranked = [[texts[r] for r in np.argsort(-s, kind="stable")[:10]] for s in score_vectors]
             print(table(name, questions, ranked))
         answers = qa.batch([q.question for q in questions], top_k=5)
         unanswerable = [a.abstained for q, a in zip(questions, answers) if not q.evidence]
         false = [a.abstained for q, a in zip(questions, answers) if q.evidence]
-        print(f"\nabstention (default settings): {sum(unanswerable)}/{len(unanswerable)} unanswerable refused, "
-              f"{sum(false)}/{len(false)} answerable refused")
+        print(
+            f"\nabstention (default settings): {sum(unanswerable)}/{len(unanswerable)} unanswerable refused, "
+            f"{sum(false)}/{len(false)} answerable refused"
+        )
 
 
 if __name__ == "__main__":

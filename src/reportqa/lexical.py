@@ -86,3 +86,35 @@ class LexicalIndex:
 
     def save(self, folder: Path) -> None:
         self._bm25.save(str(folder))
+
+
+_HANGUL_TERM = re.compile(r"^[\uac00-\ud7a3]{2,}$")
+_ENGLISH_WORD = re.compile(r"^[a-z]{3,}$")
+
+
+class TermTranslator:
+    """English question words → the corpus's own Korean terms, by nearest neighbours in a multilingual space.
+
+    BM25 cannot match "electricity" to "전력"; a multilingual encoder can. The vocabulary is the
+    Korean content terms of the index itself, so expansions are always words BM25 can find.
+    """
+
+    def __init__(self, vocabulary: list[str], encoder, per_word: int = 2, min_similarity: float = 0.5):
+        self.terms = sorted({t for t in vocabulary if _HANGUL_TERM.match(t)})
+        self.encoder = encoder
+        self.per_word = per_word
+        self.min_similarity = min_similarity
+        self._vectors = encoder.encode_passages(self.terms) if self.terms else None
+
+    def expand(self, tokens: list[str]) -> list[str]:
+        """Korean terms for the English words among ``tokens`` (the tokens themselves are not repeated)."""
+        words = [t for t in dict.fromkeys(tokens) if _ENGLISH_WORD.match(t)]
+        if not words or self._vectors is None:
+            return []
+        similarity = self.encoder.encode_queries(words) @ self._vectors.T
+        extra = []
+        for row in similarity:
+            for j in np.argsort(-row)[: self.per_word]:
+                if row[j] >= self.min_similarity:
+                    extra.append(self.terms[j])
+        return extra

@@ -11,7 +11,8 @@ Per question, every chunk gets three scores:
 Each score list is standardised against its own top-50 for this question (how far a chunk stands
 out from the best candidates, not the raw scale, which differs per encoder and per question) and
 summed; BM25 is weighted by how much of the question its best chunk covers, so it counts when it
-matches the question's words and fades when it cannot (an English question over Korean text).
+matches the question's words and fades when it cannot. English questions reach Korean text in
+BM25 through their words' nearest Korean terms of the corpus (``lexical.TermTranslator``).
 """
 
 from __future__ import annotations
@@ -108,9 +109,9 @@ class Retriever:
         chunk_langs = np.array([c.lang for c in self.store.chunks])
         results = []
         for i, question in enumerate(questions):
-            other_language = chunk_langs != detect_lang(question)
-            dense_i = dense[i] + self.settings.cross_language_offset * other_language
-            query_tokens = tokenize(question)
+            language = detect_lang(question)
+            dense_i = dense[i] + self.settings.cross_language_offset * (chunk_langs != language)
+            query_tokens = self._query_tokens(question, language)
             lexical = self.store.lexical().scores(query_tokens)
             best_lexical = int(np.argmax(lexical))
             coverage = (
@@ -120,6 +121,13 @@ class Retriever:
             fused = fuse(dense_i, aux_i, lexical, coverage, self.settings.second_weight)
             results.append(self._retrieval(fused, aux_i, top_k))
         return results
+
+    def _query_tokens(self, question: str, language: str) -> list[str]:
+        """BM25 tokens; an English question also gets the corpus's Korean terms for its words."""
+        tokens = tokenize(question)
+        if language == "en" and self.aux_encoder is not None:
+            tokens += self.store.translator(self.aux_encoder).expand(tokens)
+        return tokens
 
     def _dense(self, queries: np.ndarray, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray) -> np.ndarray:
         rows = self.store.features.sentences[:, 0] if len(sentence_vectors) else np.zeros(0, np.int64)

@@ -115,6 +115,7 @@ class IndexStore:
     extras: dict = field(default_factory=dict)
     _faiss: object = field(default=None, repr=False)
     _lexical: object = field(default=None, repr=False)
+    _translator: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.features is None:
@@ -133,7 +134,7 @@ class IndexStore:
         self.documents[entry.doc_id] = entry
         self.chunks.extend(chunks)
         self.features = self.features.extend(features)
-        self._faiss = self._lexical = None
+        self._faiss = self._lexical = self._translator = None
 
     def remove_document(self, doc_id: str) -> None:
         if doc_id not in self.documents:
@@ -142,7 +143,7 @@ class IndexStore:
         self.chunks = [c for c, k in zip(self.chunks, keep) if k]
         self.features = self.features.select(keep)
         del self.documents[doc_id]
-        self._faiss = self._lexical = None
+        self._faiss = self._lexical = self._translator = None
 
     def sentences_of(self, row: int) -> list[tuple[int, int, np.ndarray]]:
         """(start, end, e5 vector) of each indexed sentence of chunk ``row``."""
@@ -152,6 +153,14 @@ class IndexStore:
             (int(a), int(b), self.features.sentence_vectors[i])
             for i, (_, a, b) in zip(range(lo, hi), self.features.sentences[lo:hi])
         ]
+
+    def translator(self, encoder):
+        """English → Korean term expansion over this index's vocabulary (built on first use)."""
+        if self._translator is None:
+            from .lexical import TermTranslator
+
+            self._translator = TermTranslator([t for tokens in self.features.tokens for t in tokens], encoder)
+        return self._translator
 
     def lexical(self):
         """The BM25 index over the chunks' tokens (built on first use)."""
