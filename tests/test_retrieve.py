@@ -39,8 +39,9 @@ def test_fusion_adds_the_second_encoder():
 
 
 def test_abstention_rule():
-    settings = Settings(abstain_below=2.5, abstain_aux_below=0.22)
+    settings = Settings(abstain_below=2.5, abstain_aux_below=0.22, abstain_aux_unless_above=6.0)
     assert should_abstain(2.0, 0.5, settings)
     assert should_abstain(4.0, 0.1, settings)
+    assert not should_abstain(7.0, 0.1, settings)
     assert not should_abstain(4.0, 0.5, settings)
     assert not should_abstain(4.0, None, settings)

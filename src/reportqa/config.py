@@ -24,7 +24,8 @@ _DESCRIPTIONS = {
     "cross_language_offset": "cosine added to passages in the other language than the question (e5 favours "
     "its own language by about this much)",
     "abstain_below": "abstain when the fused evidence score of the best passage is below this",
-    "abstain_aux_below": "abstain when the second encoder's similarity to the best passage is below this",
+    "abstain_aux_below": "abstain when the second encoder's similarity to the best passage is below this …",
+    "abstain_aux_unless_above": "… unless the fused evidence score is at least this (overwhelming evidence wins)",
 }
 
 
@@ -48,6 +49,7 @@ class Settings:
     cross_language_offset: float = 0.02
     abstain_below: float = 2.5
     abstain_aux_below: float = 0.22
+    abstain_aux_unless_above: float = 6.0
 
     @classmethod
     def describe(cls) -> dict[str, str]:

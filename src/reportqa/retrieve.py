@@ -76,10 +76,12 @@ def fuse(
 
 
 def should_abstain(evidence: float, aux_similarity: float | None, settings: Settings) -> bool:
-    """Weak evidence: the best passage barely stands out, or the second encoder finds it unrelated."""
+    """Weak evidence: the best passage barely stands out, or the second encoder finds it unrelated
+    while the fused evidence is not overwhelming."""
     if evidence < settings.abstain_below:
         return True
-    return aux_similarity is not None and aux_similarity < settings.abstain_aux_below
+    unrelated = aux_similarity is not None and aux_similarity < settings.abstain_aux_below
+    return unrelated and evidence < settings.abstain_aux_unless_above
 
 
 class Retriever:
