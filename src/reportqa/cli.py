@@ -112,7 +112,7 @@ def cmd_ask(args) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
         return EXIT_OK
-    print(answer.text if not answer.abstained else f"(not found) {answer.text}")
+    print(answer.text if not answer.abstained else f"(not found) {answer.text}\nNearest passages:")
     print()
     for p in answer.passages:
         print(f"[{p.rank}] {p.citation}  (score {p.score:.3f})")
