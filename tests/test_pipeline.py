@@ -1,7 +1,7 @@
 import pytest
 
 from reportqa import ReportQA, Settings
-from reportqa.errors import QuestionError
+from reportqa.errors import IndexLockedError, QuestionError, ReportQAError
 from reportqa.pipeline import clean_question, safe_name
 
 # the hash encoder's scores are not calibrated for abstention; these tests are about indexing
@@ -81,3 +81,35 @@ def test_safe_name_stays_in_the_corpus():
     assert safe_name("../../etc/passwd") == "passwd"
     assert safe_name("..hidden.txt") == "hidden.txt"
     assert safe_name("보고서 초안.pdf") == "보고서 초안.pdf"
+
+
+def test_remove_by_name_drops_the_document(tmp_path, small_corpus, hash_encoder):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    report = qa.remove(["bravo.md"])
+    assert report.removed == ["bravo.md"] and not (small_corpus / "bravo.md").exists()
+    assert [d.path for d in qa.documents()] == ["alpha.txt"]
+    with pytest.raises(ReportQAError, match="reportqa list"):
+        qa.remove(["nothing.pdf"])
+
+
+def test_a_second_build_on_the_same_index_is_refused(tmp_path, small_corpus, hash_encoder):
+    from reportqa.store import BuildLock
+
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    with BuildLock(tmp_path / "index"):
+        with pytest.raises(IndexLockedError, match="another build"):
+            qa.build()
+    assert qa.build().added  # the lock is gone with its holder
+
+
+def test_leftovers_of_a_crashed_build_are_cleaned(tmp_path, small_corpus, hash_encoder):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    (tmp_path / "index" / ".build-crashed").mkdir()
+    (tmp_path / "index" / "v-orphan").mkdir()
+    (small_corpus / "new.md").write_text("# New\n\nA new note.\n")
+    qa.build()
+    names = sorted(p.name for p in (tmp_path / "index").iterdir())
+    assert [n for n in names if n.startswith((".build-", "v-"))] == [n for n in names if n.startswith("v-")]
+    assert len([n for n in names if n.startswith("v-")]) == 1

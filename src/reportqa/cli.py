@@ -1,4 +1,4 @@
-"""``reportqa build | add | ask | batch | eval | list | serve`` — a thin shell over ``ReportQA``.
+"""``reportqa build | add | remove | ask | batch | eval | list | serve`` — a thin shell over ``ReportQA``.
 
 Exit codes: 0 success; 1 error (one line on stderr); 2 bad usage; 3 finished, but some files or
 input lines were skipped (each reported on stderr).
@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     add = sub.add_parser("add", parents=[common], help="copy files into the corpus and index them")
     add.add_argument("files", nargs="+")
     add.add_argument("--replace", action="store_true", help="overwrite a different corpus file of the same name")
+    remove = sub.add_parser("remove", parents=[common], help="delete documents from the corpus and the index")
+    remove.add_argument("documents", nargs="+", help="corpus file name or sha256 prefix (see 'reportqa list')")
     ask = sub.add_parser("ask", parents=[common], help="answer one question with cited passages")
     ask.add_argument("question")
     ask.add_argument("--top-k", type=int, default=None)
@@ -105,6 +107,11 @@ def cmd_build(args) -> int:
 def cmd_add(args) -> int:
     qa = _qa(args)
     return _report(qa.add(args.files, replace=args.replace, progress=not args.quiet), args.quiet)
+
+
+def cmd_remove(args) -> int:
+    qa = _qa(args)
+    return _report(qa.remove(args.documents, progress=not args.quiet), args.quiet)
 
 
 def cmd_ask(args) -> int:
@@ -207,9 +214,14 @@ def cmd_serve(args) -> int:
 COMMANDS = {
     "build": cmd_build,
     "add": cmd_add,
+    "remove": cmd_remove,
     "ask": cmd_ask,
     "batch": cmd_batch,
     "eval": cmd_eval,
     "list": cmd_list,
     "serve": cmd_serve,
 }
+
+
+if __name__ == "__main__":
+    entry()

@@ -17,6 +17,10 @@ class IndexMismatchError(ReportQAError):
     """The index was built with another model or chunker settings."""
 
 
+class IndexLockedError(ReportQAError):
+    """Another build holds the index's lock."""
+
+
 class IndexCorruptError(ReportQAError):
     """An index file is missing or damaged."""
 

@@ -24,7 +24,7 @@ from .errors import DocumentError, QuestionError, ReportQAError
 from .lexical import tokenize
 from .records import Answer, Chunk
 from .retrieve import Retriever
-from .store import DocumentEntry, Features, IndexStore, read_manifest
+from .store import BuildLock, DocumentEntry, Features, IndexStore, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class ReportQA:
     def build(self, force: bool = False, progress: bool = False) -> BuildReport:
         """Bring the index in line with the corpus; unchanged documents are not re-embedded."""
         started = time.perf_counter()
-        with self._write_lock:
+        with self._write_lock, BuildLock(self.settings.index_dir):
             store = self._fresh_store() if force else self._existing_store_or_fresh()
             report = BuildReport()
             seen: dict[str, Path] = {}
@@ -240,6 +240,29 @@ class ReportQA:
         report = self.build(progress=progress)
         report.skipped = refused + report.skipped
         return report
+
+    def remove(self, names: list[str], progress: bool = False) -> BuildReport:
+        """Delete documents (by corpus file name or sha256 prefix) from the corpus and the index."""
+        corpus = Path(self.settings.corpus_dir)
+        files = {str(p.relative_to(corpus)): p for p in corpus_files(corpus)}
+        ids = {entry.doc_id: entry.path for entry in self.store.documents.values()} if self.has_index() else {}
+        for name in names:
+            matches = (
+                [files[name]]
+                if name in files
+                else [
+                    files[path]
+                    for doc_id, path in ids.items()
+                    if len(name) >= 6 and doc_id.startswith(name) and path in files
+                ]
+            )
+            if len(matches) != 1:
+                raise ReportQAError(f"no single document matches '{name}' (use a name from 'reportqa list')")
+            matches[0].unlink()
+            sidecar = matches[0].with_name(matches[0].name + ".meta.json")
+            if sidecar.exists():
+                sidecar.unlink()
+        return self.build(progress=progress)
 
     # --- asking ------------------------------------------------------------------------------
     def ask(self, question: str, top_k: int | None = None) -> Answer:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
 from .records import Chunk
 
 FORMAT_VERSION = 2
@@ -210,6 +210,7 @@ class IndexStore:
         index_dir = Path(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         version = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
+        _remove_leftovers(index_dir, keep={version.name})
         faiss.write_index(self.faiss_index(), str(version / "vectors.faiss"))
         with open(version / "vectors.faiss", "rb+") as f:
             os.fsync(f.fileno())
@@ -321,6 +322,56 @@ class IndexStore:
         )
         store._faiss = index
         return store
+
+
+class BuildLock:
+    """One writer per index: an exclusive ``flock`` on ``index_dir/.lock``.
+
+    The kernel drops the lock when its process dies, so a build killed with SIGKILL never leaves
+    a stale lock behind; the file only records who holds it, for the error message.
+    """
+
+    def __init__(self, index_dir: Path):
+        self.path = Path(index_dir) / ".lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> BuildLock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise IndexLockedError(
+                f"another build is updating {self.path.parent} (pid {holder}); wait for it to finish"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _remove_leftovers(index_dir: Path, keep: set[str]) -> None:
+    """Drop versions and half-written builds that ``current`` does not point at (left by a crash).
+
+    Only called while holding the build lock, so nothing else is writing them.
+    """
+    current = _resolve(index_dir)
+    for entry in index_dir.iterdir():
+        stale = entry.name.startswith((".build-", "v-")) or entry.name.startswith(".current-")
+        if stale and entry.name not in keep and (current is None or entry.name != current.name):
+            if entry.is_symlink() or entry.is_file():
+                entry.unlink()
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 def read_manifest(index_dir: Path) -> dict | None:

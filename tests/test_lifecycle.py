@@ -1,0 +1,48 @@
+"""A build killed with SIGKILL at any moment leaves the previous index whole and usable."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import PHI1_PDF, ROOT
+
+from reportqa import ReportQA
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")]
+
+
+def test_sigkill_during_build_leaves_the_old_index_usable(tmp_path, encoder, model_cache):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    for f in (ROOT / "corpus").iterdir():
+        shutil.copy(f, corpus / f.name)
+    ReportQA(index_dir=index, corpus_dir=corpus, encoder=encoder).build()
+    before = sorted(p.name for p in index.iterdir() if p.name.startswith("v-"))
+    shutil.copy(PHI1_PDF, corpus / PHI1_PDF.name)
+    env = {**os.environ, "REPORTQA_CACHE": str(model_cache)}
+
+    # killed while importing, while embedding, and late in embedding the new PDF
+    for kill_after_s in (2.0, 9.0, 18.0):
+        build = subprocess.Popen(
+            [sys.executable, "-m", "reportqa.cli", "build", "--index", str(index), "--corpus", str(corpus), "-q"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(kill_after_s)
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+
+        qa = ReportQA(index_dir=index, corpus_dir=corpus, encoder=encoder)
+        assert [d.path for d in qa.documents()] == ["spri-2023-ai-competition.txt"], kill_after_s
+        assert sorted(p.name for p in index.iterdir() if p.name.startswith("v-")) == before
+        assert "1.287GWh" in qa.ask("챗GPT 학습에 사용된 전력량은?").passages[0].chunk.text
+
+    # the next build takes the lock the killed ones held, cleans up after them and finishes
+    report = qa.build()
+    assert report.added == [PHI1_PDF.name]
+    assert not [p for p in index.iterdir() if p.name.startswith(".build-")]
