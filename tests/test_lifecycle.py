@@ -8,8 +8,8 @@ import sys
 import time
 
 import pytest
-from conftest import PHI1_PDF, ROOT
 
+from conftest import PHI1_PDF, ROOT
 from reportqa import ReportQA
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")]

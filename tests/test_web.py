@@ -1,0 +1,175 @@
+"""The web chat through Gradio's client and in a real browser (Debian chromium driven by Playwright)."""
+
+import os
+import shutil
+import socket
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from conftest import PHI1_PDF, ROOT
+from reportqa import ReportQA
+from reportqa.web import CSS, WebSession, build_app, render_answer
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+XSS_DOC = """# 악성 코드 시험 문서
+
+## 스크립트
+
+이 문서는 펭귄 항해 규정을 설명한다. <script>window.__xss = 1</script> 펭귄 항해 규정은 세 가지이다.
+<img src="x" onerror="window.__xss = 2"> 펭귄은 남쪽으로 항해한다.
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory, encoder):
+    corpus = tmp_path_factory.mktemp("web-corpus")
+    for f in (ROOT / "corpus").iterdir():
+        shutil.copy(f, corpus / f.name)
+    qa = ReportQA(index_dir=tmp_path_factory.mktemp("web-index"), corpus_dir=corpus, encoder=encoder)
+    qa.build()
+    app = build_app(qa)
+    port = _free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
+    yield qa, f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+def _add_hostile_document(qa, folder):
+    path = folder / "xss-note.md"
+    path.write_text(XSS_DOC, encoding="utf-8")
+    qa.add([path])
+
+
+def test_rendering_escapes_document_text(web, tmp_path):
+    qa, _ = web
+    _add_hostile_document(qa, tmp_path)
+    html = render_answer(qa.ask("펭귄 항해 규정은 무엇인가?"))
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in html
+
+
+def test_client_korean_and_english_questions_cite_the_report(web):
+    from gradio_client import Client
+
+    _, url = web
+    client = Client(url, verbose=False)
+    korean = client.predict("챗GPT 학습에 사용된 전력량은?", 5, "", api_name="/ask")
+    assert "1.287GWh" in korean and "<mark>" in korean and "인공지능의 혁신 특성과 글로벌 경쟁구조" in korean
+    english = client.predict(
+        "What equipment did the US ask the Netherlands to stop exporting to China?", 5, "", api_name="/ask"
+    )
+    assert "rq-card" in english and "인공지능의 혁신 특성과 글로벌 경쟁구조" in english
+
+
+@pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")
+def test_upload_makes_the_pdf_searchable_and_rejects_bad_files(web, tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    qa, url = web
+    client = Client(url, verbose=False)
+    bad = tmp_path / "notes.exe"
+    bad.write_bytes(b"MZ")
+    with pytest.raises(AppError, match="Invalid file type"):
+        client.predict([handle_file(str(bad))], api_name="/upload")
+    status, sources = client.predict([handle_file(str(PHI1_PDF))], api_name="/upload")
+    assert "indexed gunasekar2023" in status or "nothing changed" in status
+    assert "Textbooks Are All You Need" in sources
+    assert not (Path(qa.settings.corpus_dir) / "notes.exe").exists()
+    answer = client.predict("How many GPU hours did it take to train phi-1?", 5, "", api_name="/ask")
+    assert "770 GPU hours" in answer
+
+
+def test_twenty_concurrent_questions(web):
+    from gradio_client import Client
+
+    _, url = web
+    questions = ["미국의 R&D 지출은 2020년에 얼마였나?", "Which AI process did the G7 agree to launch?"] * 10
+
+    def ask(question):
+        return Client(url, verbose=False).predict(question, 3, "", api_name="/ask")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(ask, questions))
+    assert len(answers) == 20 and all("rq-card" in a for a in answers)
+
+
+def test_uploads_of_the_wrong_type_or_size_are_rejected_and_nothing_is_touched(web, tmp_path):
+    qa, _ = web
+    before = sorted(p.name for p in Path(qa.settings.corpus_dir).iterdir())
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a" * 2_000_000)
+    exe = tmp_path / "tool.exe"
+    exe.write_bytes(b"MZ")
+    status, _ = WebSession(qa, max_upload_mb=1).upload([str(big), str(exe)])
+    assert "rejected big.txt: 2.0 MB is over the 1 MB upload limit" in status
+    assert "rejected tool.exe: only .txt, .md, .pdf files can be added" in status
+    assert sorted(p.name for p in Path(qa.settings.corpus_dir).iterdir()) == before
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is installed by .ci/run")
+def test_browser_question_answer_and_no_script_runs(web, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    qa, url = web
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url, wait_until="domcontentloaded")
+        box = page.wait_for_selector("#rq-question textarea", timeout=60_000)
+
+        timings = []
+        for question in ["챗GPT 학습에 사용된 전력량은?"] + [
+            "How much did the United States spend on R&D in 2020?"
+        ] * 2:
+            box.fill(question)
+            started = time.perf_counter()
+            box.press("Enter")
+            page.wait_for_function(
+                "q => document.querySelector('#rq-conversation .rq-question')?.textContent.includes(q)",
+                arg=question,
+                timeout=60_000,
+            )
+            timings.append(time.perf_counter() - started)
+        first_card = page.locator("#rq-conversation .rq-card").first
+        assert "7,209억 불" in first_card.inner_text()
+        assert "1.287GWh" in page.locator("#rq-conversation").inner_text()
+        page.wait_for_timeout(800)  # let the fade-in of the new answer finish before the screenshot
+        shot = tmp_path / "answer.png"
+        page.screenshot(path=str(shot))
+        if os.environ.get("REPORTQA_UPDATE_SCREENSHOT"):
+            shutil.copy(shot, ROOT / "docs" / "screenshot.png")
+        print(f"\nEnter → rendered answer: median {statistics.median(timings):.2f}s over {len(timings)}")
+
+        _add_hostile_document(qa, tmp_path)
+        box.fill("펭귄 항해 규정은 무엇인가?")
+        box.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#rq-conversation').textContent.includes('window.__xss = 1')", timeout=60_000
+        )
+        assert page.evaluate("() => window.__xss === undefined")
+        assert page.locator("#rq-conversation img").count() == 0
+        assert "<script>window.__xss = 1</script>" in page.locator("#rq-conversation").inner_text()
+        browser.close()
