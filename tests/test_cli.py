@@ -106,3 +106,23 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and "reportqa build" in err
     assert main(["ask", "   ", "--index", str(tmp_path / "none")]) == 1
     assert main(["frobnicate"]) == 2
+
+
+def test_batch_resume_skips_finished_ids_and_repairs_a_torn_line(cli_dirs, tmp_path, capsys):
+    src = tmp_path / "q.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "question": f"미국의 R&D 지출 {i}"}, ensure_ascii=False) + "\n" for i in range(4)
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "r.jsonl"
+    assert main(["batch", str(src), "--out", str(out), *cli_dirs]) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    # an interrupted run: two answers kept, the third torn in the middle of its line
+    out.write_text("\n".join(lines[:2]) + "\n" + lines[2][:40], encoding="utf-8")
+    capsys.readouterr()
+    assert main(["batch", str(src), "--out", str(out), "--resume", *cli_dirs]) == 0
+    assert "answered 2 questions, skipped 0, 2 already done" in capsys.readouterr().err
+    ids = [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert ids == ["q0", "q1", "q2", "q3"]

@@ -141,9 +141,19 @@ def test_browser_question_answer_and_no_script_runs(web, tmp_path):
         box = page.wait_for_selector("#rq-question textarea", timeout=60_000)
 
         timings = []
-        for question in ["챗GPT 학습에 사용된 전력량은?"] + [
-            "How much did the United States spend on R&D in 2020?"
-        ] * 2:
+        questions = [
+            "챗GPT 학습에 사용된 전력량은?",
+            "미국이 네덜란드에 요청한 수출 금지 대상 장비는?",
+            "Which AI process did the G7 leaders agree to launch?",
+            "중국이 수입하는 반도체 규모는?",
+            "What council did the US and the EU launch in 2021?",
+            "틱톡 사용을 전면 금지한 미국의 주는?",
+            "How many Chinese firms were on the Entity List by the end of 2022?",
+            "바이두가 공개한 챗봇의 이름은?",
+            "How much faster does the H100 train than the A100?",
+            "How much did the United States spend on R&D in 2020?",
+        ]
+        for question in questions:
             box.fill(question)
             started = time.perf_counter()
             box.press("Enter")
@@ -161,7 +171,7 @@ def test_browser_question_answer_and_no_script_runs(web, tmp_path):
         page.screenshot(path=str(shot))
         if os.environ.get("REPORTQA_UPDATE_SCREENSHOT"):
             shutil.copy(shot, ROOT / "docs" / "screenshot.png")
-        print(f"\nEnter → rendered answer: median {statistics.median(timings):.2f}s over {len(timings)}")
+        print(f"\nEnter → rendered answer: median {statistics.median(timings):.3f}s over {len(timings)} questions")
 
         _add_hostile_document(qa, tmp_path)
         box.fill("펭귄 항해 규정은 무엇인가?")
@@ -173,3 +183,27 @@ def test_browser_question_answer_and_no_script_runs(web, tmp_path):
         assert page.locator("#rq-conversation img").count() == 0
         assert "<script>window.__xss = 1</script>" in page.locator("#rq-conversation").inner_text()
         browser.close()
+
+
+@pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")
+def test_questions_are_answered_from_the_old_index_while_a_pdf_is_indexed(tmp_path, encoder):
+    import threading
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for f in (ROOT / "corpus").iterdir():
+        shutil.copy(f, corpus / f.name)
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=corpus, encoder=encoder)
+    qa.build()
+    adding = threading.Thread(target=qa.add, args=([PHI1_PDF],))
+    adding.start()
+    latencies = []
+    while adding.is_alive():
+        started = time.perf_counter()
+        answer = qa.ask("챗GPT 학습에 사용된 전력량은?")
+        latencies.append(time.perf_counter() - started)
+        assert "1.287GWh" in answer.passages[0].chunk.text
+        time.sleep(0.5)
+    adding.join()
+    assert len(latencies) >= 5 and max(latencies) < 10
+    assert "770 GPU hours" in qa.ask("How many GPU hours did training phi-1 take?").passages[0].chunk.text

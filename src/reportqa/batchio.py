@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .errors import BatchInputError
+from .errors import BatchInputError, QuestionError
+
+if TYPE_CHECKING:
+    from .pipeline import ReportQA
+
+GROUP = 32
 
 CSV_FIELDS = [
     "id",
@@ -99,18 +105,38 @@ def _read_csv(handle, path: Path) -> Iterator[BatchQuestion | BadLine]:
         yield BatchQuestion(str(row.get("id") or number - 1), question, {})
 
 
+def finished_ids(path: Path) -> set[str]:
+    """Ids already written to a batch output (for ``--resume``); a torn last line is ignored."""
+    path = Path(path)
+    if not path.exists():
+        return set()
+    with open(path, encoding="utf-8", newline="") as handle:
+        if path.suffix.lower() == ".csv":
+            return {row["id"] for row in csv.DictReader(handle) if row.get("id")}
+        ids = set()
+        for line in handle:
+            try:
+                ids.add(str(json.loads(line)["id"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return ids
+
+
 class AnswerWriter:
     """Writes one answer at a time, flushed, so a partial run keeps what it finished."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, append: bool = False):
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in (".jsonl", ".csv"):
             raise BatchInputError(f"{self.path.name}: batch output must be .jsonl or .csv")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.path, "w", encoding="utf-8", newline="")
+        resuming = append and self.path.exists() and self.path.stat().st_size > 0
+        if resuming and suffix == ".jsonl":
+            _drop_torn_last_line(self.path)
+        self._handle = open(self.path, "a" if resuming else "w", encoding="utf-8", newline="")
         self._csv = csv.DictWriter(self._handle, fieldnames=CSV_FIELDS) if suffix == ".csv" else None
-        if self._csv:
+        if self._csv and not resuming:
             self._csv.writeheader()
 
     def write(self, record: dict) -> None:
@@ -130,3 +156,66 @@ class AnswerWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _drop_torn_last_line(path: Path) -> None:
+    """A run killed mid-write can leave half a line; cut it so appended lines stay valid JSON."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+
+
+@dataclass
+class BatchSummary:
+    answered: int = 0
+    skipped: int = 0
+    already_done: int = 0
+
+
+def run_batch(
+    qa: ReportQA,
+    source: Path,
+    out: Path,
+    top_k: int | None = None,
+    resume: bool = False,
+    on_skip: Callable[[str], None] = lambda message: None,
+) -> BatchSummary:
+    """Answer every question of ``source`` into ``out``, streaming: memory stays bounded by one group.
+
+    With ``resume``, ids already in ``out`` are not asked again and new answers are appended.
+    """
+    from .pipeline import clean_question
+
+    summary = BatchSummary()
+    done = finished_ids(out) if resume else set()
+    pending: list[BatchQuestion] = []
+    with AnswerWriter(out, append=resume) as writer:
+
+        def flush() -> None:
+            for item, answer in zip(pending, qa.batch([q.question for q in pending], top_k=top_k)):
+                answer.id = item.id
+                writer.write(answer.to_dict())
+                summary.answered += 1
+            pending.clear()
+
+        for item in read_questions(source):
+            if isinstance(item, BadLine):
+                on_skip(f"line {item.line}: {item.reason}")
+                summary.skipped += 1
+                continue
+            if item.id in done:
+                summary.already_done += 1
+                continue
+            try:
+                clean_question(item.question)
+            except QuestionError as e:
+                on_skip(f"id {item.id}: {e}")
+                summary.skipped += 1
+                continue
+            pending.append(item)
+            if len(pending) >= GROUP:
+                flush()
+        if pending:
+            flush()
+    return summary

@@ -17,7 +17,6 @@ from pathlib import Path
 from .errors import ReportQAError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
-BATCH_GROUP = 32
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("input")
     batch.add_argument("--out", required=True, help="output .jsonl or .csv")
     batch.add_argument("--top-k", type=int, default=None)
+    batch.add_argument("--resume", action="store_true", help="keep OUT and answer only the ids not in it yet")
     evaluate = sub.add_parser("eval", parents=[common], help="hit@1, hit@k, MRR@10 per language on a question set")
     evaluate.add_argument("questions")
     evaluate.add_argument("--top-k", type=int, default=5)
@@ -129,43 +129,19 @@ def cmd_ask(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    from .batchio import AnswerWriter, BadLine, read_questions
-    from .errors import QuestionError
+    from .batchio import run_batch
 
-    qa = _qa(args)
-    skipped = done = 0
-    pending = []
-    with AnswerWriter(Path(args.out)) as writer:
+    def warn(message: str) -> None:
+        print(f"skipped {message}", file=sys.stderr)
 
-        def flush():
-            nonlocal done
-            for item, answer in zip(pending, qa.batch([q.question for q in pending], top_k=args.top_k)):
-                answer.id = item.id
-                writer.write(answer.to_dict())
-                done += 1
-            pending.clear()
-
-        from .pipeline import clean_question
-
-        for item in read_questions(Path(args.input)):
-            if isinstance(item, BadLine):
-                print(f"skipped line {item.line}: {item.reason}", file=sys.stderr)
-                skipped += 1
-                continue
-            try:
-                clean_question(item.question)
-            except QuestionError as e:
-                print(f"skipped id {item.id}: {e}", file=sys.stderr)
-                skipped += 1
-                continue
-            pending.append(item)
-            if len(pending) >= BATCH_GROUP:
-                flush()
-        if pending:
-            flush()
+    summary = run_batch(_qa(args), Path(args.input), Path(args.out), top_k=args.top_k, resume=args.resume, on_skip=warn)
     if not args.quiet:
-        print(f"answered {done} questions, skipped {skipped}; wrote {args.out}", file=sys.stderr)
-    return EXIT_SKIPPED if skipped else EXIT_OK
+        resumed = f", {summary.already_done} already done" if args.resume else ""
+        print(
+            f"answered {summary.answered} questions, skipped {summary.skipped}{resumed}; wrote {args.out}",
+            file=sys.stderr,
+        )
+    return EXIT_SKIPPED if summary.skipped else EXIT_OK
 
 
 def cmd_eval(args) -> int:

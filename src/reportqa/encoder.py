@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -56,19 +57,35 @@ class SentenceTransformerEncoder:
         return self._encode(texts, self._passage_prompt, batch_size=batch_size, progress=progress)
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int, progress: bool) -> np.ndarray:
+        """Encode in length-sorted batches, holding the model lock per batch only.
+
+        Sorting keeps padding small; locking per batch lets a question be answered between two
+        batches of a long indexing run instead of waiting for all of it.
+        """
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return vectors
         cleaned = [" ".join(t.split()) for t in texts]
-        with self._lock:  # torch modules are not re-entrant across threads
-            vectors = self._model.encode(
-                cleaned,
-                prompt=prompt,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=progress,
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        order = sorted(range(len(cleaned)), key=lambda i: (-len(cleaned[i]), i))
+        starts = range(0, len(order), batch_size)
+        if progress and len(starts) > 1:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="embedding", unit="batch", leave=False)
+        for start in starts:
+            rows = order[start : start + batch_size]
+            with self._lock:  # torch modules are not re-entrant across threads
+                vectors[rows] = self._model.encode(
+                    [cleaned[i] for i in rows],
+                    prompt=prompt,
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            if len(order) > batch_size:
+                time.sleep(0.005)  # a lock is not fair: give a waiting question the model between batches
+        return vectors
 
 
 def _prompts(model, name: str) -> tuple[str, str]:
