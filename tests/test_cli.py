@@ -126,3 +126,21 @@ def test_batch_resume_skips_finished_ids_and_repairs_a_torn_line(cli_dirs, tmp_p
     assert "answered 2 questions, skipped 0, 2 already done" in capsys.readouterr().err
     ids = [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()]
     assert ids == ["q0", "q1", "q2", "q3"]
+
+
+def test_damaged_index_is_reported_and_build_force_recovers(tmp_path, capsys, encoder):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    for f in (ROOT / "corpus").iterdir():
+        shutil.copy(f, corpus / f.name)
+    dirs = ["--corpus", str(corpus), "--index", str(index)]
+    assert main(["build", "-q", *dirs]) == 0
+    faiss_file = next(index.glob("v-*/vectors.faiss"))
+    faiss_file.write_bytes(faiss_file.read_bytes()[:1000])
+    capsys.readouterr()
+    assert main(["ask", "미국의 R&D 지출은?", *dirs]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "damaged" in err and "reportqa build --force" in err
+    assert main(["build", "--force", "-q", *dirs]) == 0
+    assert main(["ask", "미국의 R&D 지출은?", "--json", *dirs]) == 0
+    assert json.loads(capsys.readouterr().out)["passages"]

@@ -44,7 +44,7 @@ class Settings:
     chunk_overlap: int = 60
     top_k: int = 5
     batch_size: int = 16
-    max_file_mb: float = 100.0
+    max_file_mb: float = 30.0
     second_encoder: str = "use-multilingual-v3"
     second_weight: float = 0.5
     cross_language_offset: float = 0.02

@@ -125,7 +125,7 @@ def _pdf_pages(path: Path, data: bytes) -> tuple[str, ...]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -134,7 +134,9 @@ def _pdf_pages(path: Path, data: bytes) -> tuple[str, ...]:
         return tuple(page.extract_text() or "" for page in reader.pages)
     except DocumentError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as e:
+    except DependencyError as e:
+        raise DocumentError(f"{path.name}: encrypted PDF needs the 'cryptography' package ({e})") from e
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError, IndexError) as e:
         raise DocumentError(f"{path.name}: unreadable PDF ({type(e).__name__}: {str(e)[:80]})") from e
 
 
