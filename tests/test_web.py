@@ -207,3 +207,15 @@ def test_questions_are_answered_from_the_old_index_while_a_pdf_is_indexed(tmp_pa
     adding.join()
     assert len(latencies) >= 5 and max(latencies) < 10
     assert "770 GPU hours" in qa.ask("How many GPU hours did training phi-1 take?").passages[0].chunk.text
+
+
+@pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")
+def test_cited_work_and_its_support_are_shown_under_the_passage(web):
+    from reportqa.web import render_sources
+
+    qa, _ = web
+    qa.add([PHI1_PDF])
+    html = render_answer(qa.ask("phi-1 모델의 HumanEval 성능은?"))
+    assert "cites [12] Gunasekar et al. 2023 — in the corpus: Textbooks Are All You Need" in html
+    assert "50.6%" in html and "<details class='rq-cites'>" in html
+    assert "Cited works in the corpus: 2 of 40" in render_sources(qa)

@@ -49,6 +49,17 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("questions")
     evaluate.add_argument("--top-k", type=int, default=5)
     sub.add_parser("list", parents=[common], help="the documents in the index")
+    sources = sub.add_parser(
+        "sources", parents=[common], help="the works the documents cite, and which are in the corpus"
+    )
+    sources.add_argument("--missing", action="store_true", help="only cited works not in the corpus")
+    sources.add_argument("--fetch", action="store_true", help="download the missing ones that have an arXiv id or link")
+    sources.add_argument(
+        "--only", action="append", help="with --fetch: only this footnote/reference marker (repeatable)"
+    )
+    sources.add_argument(
+        "--arxiv-base", help="arXiv mirror to fetch from (default https://arxiv.org, or $REPORTQA_ARXIV_BASE)"
+    )
     serve = sub.add_parser("serve", parents=[common], help="start the web chat")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default 7860, or $GRADIO_SERVER_PORT")
@@ -115,6 +126,8 @@ def cmd_remove(args) -> int:
 
 
 def cmd_ask(args) -> int:
+    from .citations import describe_citation
+
     answer = _qa(args).ask(args.question, top_k=args.top_k)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
@@ -125,6 +138,8 @@ def cmd_ask(args) -> int:
         print(f"[{p.rank}] {p.citation}  (score {p.score:.3f})")
         body = " ".join(p.chunk.text.split())
         print(textwrap.indent(textwrap.shorten(body, 400, placeholder=" …"), "    "))
+        for citation in p.cites:
+            print(f"      {describe_citation(citation)}")
     return EXIT_OK
 
 
@@ -179,6 +194,31 @@ def cmd_list(args) -> int:
     return EXIT_OK
 
 
+def cmd_sources(args) -> int:
+    qa = _qa(args)
+    if args.fetch:
+        results, report = qa.fetch_sources(only=args.only, arxiv_base=args.arxiv_base, progress=not args.quiet)
+        for r in results:
+            if r.error:
+                print(f"not fetched [{r.reference.marker}] {r.reference.label}: {r.error}", file=sys.stderr)
+            else:
+                print(f"fetched [{r.reference.marker}] {r.reference.label} → {r.path.name}")
+        if not results:
+            print("nothing to fetch: every cited work with an arXiv id or link is in the corpus")
+        if report is not None:
+            _report(report, args.quiet)
+        return EXIT_SKIPPED if any(r.error for r in results) else EXIT_OK
+    for _citing, reference, target in qa.sources():
+        if args.missing and target:
+            continue
+        ids = ", ".join(
+            f"{k} {v}" for k, v in (("arXiv", reference.arxiv), ("DOI", reference.doi), ("URL", reference.url)) if v
+        )
+        status = f"in corpus: {target}" if target else "missing" + (f" ({ids})" if ids else "")
+        print(f"[{reference.marker:>3}] {reference.label}  —  {status}")
+    return EXIT_OK
+
+
 def cmd_serve(args) -> int:
     from .web import serve
 
@@ -195,6 +235,7 @@ COMMANDS = {
     "batch": cmd_batch,
     "eval": cmd_eval,
     "list": cmd_list,
+    "sources": cmd_sources,
     "serve": cmd_serve,
 }
 

@@ -6,17 +6,19 @@ The CLI, the web app and the batch runner are thin shells over this class.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from .answer import NOT_FOUND, render, select_quotes, split_sentences
 from .chunking import chunk_document
+from .citations import Reference, document_citations
 from .config import Settings
 from .documents import corpus_files, detect_lang, load_document, sha256_bytes
 from .encoder import Encoder, load_aux_encoder, load_encoder
@@ -180,6 +182,8 @@ class ReportQA:
             meta=document.meta,
         )
         store.add_document(entry, chunks, features)
+        if not document.paged:  # footnote and reference lines are only reliable in text documents, not PDF extracts
+            store.extras.setdefault("citations", {})[doc_id] = document_citations(document.text)
         report.added.append(name)
 
     def _features(self, chunks: list[Chunk], progress: bool) -> Features:
@@ -264,6 +268,34 @@ class ReportQA:
                 sidecar.unlink()
         return self.build(progress=progress)
 
+    def sources(self) -> list[tuple[str, Reference, str | None]]:
+        """Every footnote and reference-list entry of the indexed documents: (citing document path,
+        reference, path of the corpus document it resolves to or None)."""
+        store = self.store
+        citations = store.citation_index()
+        out = []
+        for entry in self.documents():
+            for reference, target in citations.references(entry.doc_id):
+                out.append((entry.path, reference, store.documents[target].path if target else None))
+        return out
+
+    def fetch_sources(
+        self, only: list[str] | None = None, arxiv_base: str | None = None, progress: bool = False
+    ) -> tuple[list, BuildReport | None]:
+        """Download the cited works that are not in the corpus and can be fetched, then index them."""
+        from .fetch import DEFAULT_ARXIV_BASE, fetch, source_url
+
+        base = arxiv_base or os.environ.get("REPORTQA_ARXIV_BASE") or DEFAULT_ARXIV_BASE
+        wanted, seen_urls = [], set()
+        for _, reference, target in self.sources():
+            url = source_url(reference, base)
+            if target is None and url and url not in seen_urls and (not only or reference.marker in only):
+                seen_urls.add(url)
+                wanted.append(reference)
+        results = [fetch(r, Path(self.settings.corpus_dir), int(self.settings.max_file_mb * 1e6), base) for r in wanted]
+        report = self.build(progress=progress) if any(r.path for r in results) else None
+        return results, report
+
     # --- asking ------------------------------------------------------------------------------
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         return self.batch([question], top_k)[0]
@@ -279,7 +311,11 @@ class ReportQA:
         results = retriever.retrieve_many(cleaned, top_k, query_vectors=query_vectors)
         retrieved = time.perf_counter()
         answers = []
+        citations = store.citation_index()
         for question, vector, result in zip(cleaned, query_vectors, results):
+            result = replace(
+                result, passages=[replace(p, cites=citations.cites(p.chunk, p.row)) for p in result.passages]
+            )
             if result.abstained or not result.passages:
                 answers.append(
                     Answer(

@@ -67,6 +67,7 @@ class Passage:
     doc_path: str
     short_title: str = ""
     row: int = field(default=-1, compare=False)
+    cites: tuple = field(default=(), compare=False)  # citations.Citation records
 
     @property
     def citation(self) -> str:
@@ -87,6 +88,7 @@ class Passage:
             "page": self.chunk.page,
             "score": round(float(self.score), 4),
             "citation": self.citation,
+            "cites": [c.to_dict() for c in self.cites],
         }
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
 from .records import Chunk
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CURRENT = "current"
 
 
@@ -116,6 +116,7 @@ class IndexStore:
     _faiss: object = field(default=None, repr=False)
     _lexical: object = field(default=None, repr=False)
     _translator: object = field(default=None, repr=False)
+    _citations: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.features is None:
@@ -134,7 +135,7 @@ class IndexStore:
         self.documents[entry.doc_id] = entry
         self.chunks.extend(chunks)
         self.features = self.features.extend(features)
-        self._faiss = self._lexical = self._translator = None
+        self._faiss = self._lexical = self._translator = self._citations = None
 
     def remove_document(self, doc_id: str) -> None:
         if doc_id not in self.documents:
@@ -143,7 +144,8 @@ class IndexStore:
         self.chunks = [c for c, k in zip(self.chunks, keep) if k]
         self.features = self.features.select(keep)
         del self.documents[doc_id]
-        self._faiss = self._lexical = self._translator = None
+        self.extras.get("citations", {}).pop(doc_id, None)
+        self._faiss = self._lexical = self._translator = self._citations = None
 
     def sentences_of(self, row: int) -> list[tuple[int, int, np.ndarray]]:
         """(start, end, e5 vector) of each indexed sentence of chunk ``row``."""
@@ -161,6 +163,14 @@ class IndexStore:
 
             self._translator = TermTranslator([t for tokens in self.features.tokens for t in tokens], encoder)
         return self._translator
+
+    def citation_index(self):
+        """Footnotes resolved against the documents of this index (built on first use)."""
+        if self._citations is None:
+            from .citations import CitationIndex
+
+            self._citations = CitationIndex(self)
+        return self._citations
 
     def lexical(self):
         """The BM25 index over the chunks' tokens (built on first use)."""

@@ -35,6 +35,7 @@ CSS = """
 .rq-text mark {background: #fde68a; color: inherit}
 .rq-abstain {font-style: italic}
 .rq-error {color: #b91c1c}
+.rq-cites {font-size: 0.85rem; margin-top: 0.4rem; color: var(--body-text-color-subdued)}
 table.rq-sources {width: 100%; font-size: 0.85rem}
 """
 
@@ -56,13 +57,29 @@ def _highlight(text: str, quotes: list[str]) -> str:
     return "".join(out)
 
 
+def render_citation(citation) -> str:
+    """What a passage's footnote cites; when the work is in the corpus, its support passage folded."""
+    head = f"cites [{_e(citation.marker)}] {_e(citation.reference.label)}"
+    if citation.doc is None:
+        return f"<div class='rq-cites'>{head} — not in the corpus</div>"
+    if citation.support is None:
+        return f"<div class='rq-cites'>{head} — in the corpus ({_e(citation.doc)}); no supporting passage found</div>"
+    page = f", p. {citation.support.page}" if citation.support.page is not None else ""
+    agreement = f" · numbers {_e(citation.agreement)}" if citation.agreement else ""
+    return (
+        f"<details class='rq-cites'><summary>{head} — in the corpus: {_e(citation.doc_title)}{page}{agreement}"
+        f"</summary><div class='rq-text'>{_e(citation.support.text)}</div></details>"
+    )
+
+
 def render_passage(passage: Passage, quotes: list[str]) -> str:
     page = f" · p. {passage.chunk.page}" if passage.chunk.page is not None else ""
+    cites = "".join(render_citation(c) for c in passage.cites)
     return (
         f"<div class='rq-card' id='rq-p{passage.rank}'>"
         f"<div class='rq-cite'><b>[{passage.rank}]</b> {_e(passage.title)} · {_e(passage.chunk.section or '—')}"
         f"{page} · score {passage.score:.2f}</div>"
-        f"<div class='rq-text'>{_highlight(passage.chunk.text, quotes)}</div></div>"
+        f"<div class='rq-text'>{_highlight(passage.chunk.text, quotes)}</div>{cites}</div>"
     )
 
 
@@ -96,9 +113,18 @@ def render_sources(qa: ReportQA) -> str:
         f"<td>{len(d.chunk_ids)}</td><td>{_e(d.lang)}</td><td>{_e(d.added.replace('T', ' '))}</td></tr>"
         for d in qa.documents()
     )
+    cited = qa.sources()
+    in_corpus = [(r, t) for _, r, t in cited if t]
+    found = "".join(f"<li>[{_e(r.marker)}] {_e(r.label)} → {_e(t)}</li>" for r, t in in_corpus)
+    summary = (
+        f"<details><summary>Cited works in the corpus: {len(in_corpus)} of {len(cited)}</summary>"
+        f"<ul>{found}</ul></details>"
+        if cited
+        else ""
+    )
     return (
         "<table class='rq-sources'><tr><th>document</th><th>pages</th><th>chunks</th><th>lang</th>"
-        f"<th>added</th></tr>{rows}</table>"
+        f"<th>added</th></tr>{rows}</table>{summary}"
     )
 
 

@@ -1,0 +1,138 @@
+"""Download the report's openly available cited works into the corpus.
+
+Only what the report itself identifies: arXiv ids (fetched from ``{base}/pdf/{id}``; the base is
+configurable so tests and mirrors can stand in for arxiv.org) and direct http(s) links. Each
+download has a timeout, a size limit and a content-type check (PDF or HTML); nothing reaches the
+corpus unless all three pass. The URL and sha256 are recorded in the document's metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .citations import Reference
+from .pipeline import safe_name
+
+DEFAULT_ARXIV_BASE = "https://arxiv.org"
+TIMEOUT_S = 15
+
+
+@dataclass(frozen=True)
+class Fetched:
+    reference: Reference
+    url: str
+    path: Path | None
+    error: str | None = None
+
+
+def source_url(reference: Reference, arxiv_base: str = DEFAULT_ARXIV_BASE) -> str | None:
+    """Where a cited work can be downloaded from, if the citation says."""
+    if reference.arxiv:
+        return f"{arxiv_base.rstrip('/')}/pdf/{reference.arxiv}"
+    if reference.url:
+        return reference.url
+    return None
+
+
+def fetch(
+    reference: Reference, corpus: Path, max_bytes: int, arxiv_base: str = DEFAULT_ARXIV_BASE, timeout: float = TIMEOUT_S
+) -> Fetched:
+    """Download one cited work into ``corpus``; on any failure the corpus is left untouched."""
+    url = source_url(reference, arxiv_base)
+    if url is None:
+        return Fetched(reference, "", None, "the citation gives no arXiv id or link")
+    try:
+        data, content_type = _download(url, max_bytes, timeout)
+    except _Refused as e:
+        return Fetched(reference, url, None, str(e))
+    except (urllib.error.URLError, TimeoutError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        return Fetched(reference, url, None, f"cannot download {url}: {reason} (no network?)")
+    if content_type == "application/pdf":
+        if not data.startswith(b"%PDF"):
+            return Fetched(reference, url, None, f"{url} says PDF but is not one")
+        name, body = _file_name(reference, url, ".pdf"), data
+    else:
+        name, body = _file_name(reference, url, ".txt"), html_to_text(data.decode("utf-8", "replace")).encode()
+    target = corpus / safe_name(name)
+    corpus.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(body)
+    meta = {
+        "title": reference.title or reference.label,
+        "authors": reference.authors,
+        "year": reference.year,
+        "source_url": url,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "fetched": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "cited_as": reference.marker,
+    }
+    target.with_name(target.name + ".meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
+    return Fetched(reference, url, target)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _download(url: str, max_bytes: int, timeout: float) -> tuple[bytes, str]:
+    if not url.startswith(("http://", "https://")):
+        raise _Refused(f"{url}: only http(s) links are fetched")
+    request = urllib.request.Request(url, headers={"User-Agent": "reportqa (cited-source fetcher)"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        content_type = (response.headers.get_content_type() or "").lower()
+        if content_type not in ("application/pdf", "text/html"):
+            raise _Refused(f"{url}: refused content type '{content_type}' (only PDF or HTML)")
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > max_bytes:
+            raise _Refused(f"{url}: {int(declared) / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+        data = response.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise _Refused(f"{url}: larger than the {max_bytes / 1e6:.0f} MB limit")
+    return data, content_type
+
+
+def _file_name(reference: Reference, url: str, suffix: str) -> str:
+    if reference.arxiv:
+        return f"arxiv-{reference.arxiv}{suffix}"
+    stem = re.sub(r"[^0-9A-Za-z]+", "-", url.split("://", 1)[-1]).strip("-")[:80]
+    return f"{stem}{suffix}"
+
+
+class _TextExtractor(HTMLParser):
+    SKIP = {"script", "style", "noscript", "head"}
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self._skipping += 1
+        elif tag in ("p", "br", "div", "li", "h1", "h2", "h3", "h4", "tr"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self._skipping:
+            self._skipping -= 1
+
+    def handle_data(self, data):
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_to_text(page: str) -> str:
+    """Visible text of an HTML page, one block per line."""
+    parser = _TextExtractor()
+    parser.feed(page)
+    text = html.unescape("".join(parser.parts))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
