@@ -44,7 +44,17 @@ def test_ask_json_is_one_batch_line(cli_dirs, capsys):
     record = json.loads(out)
     assert set(record) == {"id", "question", "answer", "abstained", "passages"}
     assert len(record["passages"]) == 3
-    assert set(record["passages"][0]) == {"rank", "text", "doc", "title", "section", "page", "score", "citation"}
+    assert set(record["passages"][0]) == {
+        "rank",
+        "text",
+        "doc",
+        "title",
+        "section",
+        "page",
+        "score",
+        "citation",
+        "cites",
+    }
     assert record["passages"][0]["doc"] == "spri-2023-ai-competition.txt"
 
 
