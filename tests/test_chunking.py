@@ -71,6 +71,9 @@ def test_figure_caption_keeps_its_source_line(report_chunks):
     _, chunks = report_chunks
     figure = _chunk_with(chunks, "[그림 11] 언어모델의 파라미터 규모별 정확성")
     assert "출처: Brown, T." in figure.text
+    assert figure.source_note.startswith("출처: Brown, T., Mann, B.")
+    table = _chunk_with(chunks, "[표 9] 시기별 데이터 자원화 관련 정책 추진 추이")
+    assert table.source_note == "출처: 한중과학기술센터 이슈리포트 2023.2 Vol.2를 참조해 저자가 편집"
 
 
 def test_superscript_footnote_markers_are_recorded(report_chunks):

@@ -239,4 +239,5 @@ def _make_chunk(doc: Document, page_text: str, page: int | None, start: int, end
         kind=unit.kind,
         caption=unit.caption if unit.kind in ("table", "figure") else "",
         footnotes=marks,
+        source_note=next((line.strip() for line in body.splitlines() if _SOURCE.match(line.strip())), ""),
     )

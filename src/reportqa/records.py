@@ -41,6 +41,7 @@ class Chunk:
     kind: str = "text"
     caption: str = ""
     footnotes: tuple[str, ...] = ()
+    source_note: str = ""
 
     def header(self) -> str:
         """Context prepended for embedding and BM25 (never shown as part of the quote)."""
