@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from pathlib import Path
 
 import numpy as np
 
@@ -83,9 +82,6 @@ class LexicalIndex:
         if not known:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)[: self.size]
-
-    def save(self, folder: Path) -> None:
-        self._bm25.save(str(folder))
 
 
 _HANGUL_TERM = re.compile(r"^[\uac00-\ud7a3]{2,}$")
