@@ -30,7 +30,8 @@ _ENGLISH_STOP = frozenset(
 def _kiwi():
     from kiwipiepy import Kiwi
 
-    return Kiwi()
+    # the typo and multi-word dictionaries double the load time and do not change content morphemes
+    return Kiwi(load_typo_dict=False, load_multi_dict=False)
 
 
 _kiwi_lock = threading.Lock()

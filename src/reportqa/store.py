@@ -20,7 +20,7 @@ import numpy as np
 from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
 from .records import Chunk
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CURRENT = "current"
 
 
