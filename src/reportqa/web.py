@@ -19,7 +19,6 @@ from .errors import ReportQAError
 from .pipeline import ReportQA, safe_name
 from .records import Answer, Passage
 
-MAX_UPLOAD_MB = 50
 EXAMPLES = [
     "챗GPT 학습에 사용된 전력량은?",
     "미국이 네덜란드에 요청한 수출 금지 대상 장비는?",
@@ -135,9 +134,9 @@ class WebSession:
     are serialised and swap the new index in only when it is complete.
     """
 
-    def __init__(self, qa: ReportQA, max_upload_mb: float = MAX_UPLOAD_MB):
+    def __init__(self, qa: ReportQA, max_upload_mb: float | None = None):
         self.qa = qa
-        self.max_upload_bytes = int(max_upload_mb * 1e6)
+        self.max_upload_bytes = int((max_upload_mb or qa.settings.max_file_mb) * 1e6)
         self._upload_lock = threading.Lock()
 
     def ask(self, question: str, top_k: int = 5, history: str = "") -> str:
@@ -191,9 +190,10 @@ class WebSession:
         return None
 
 
-def build_app(qa: ReportQA, max_upload_mb: float = MAX_UPLOAD_MB):
+def build_app(qa: ReportQA, max_upload_mb: float | None = None):
     import gradio as gr
 
+    max_upload_mb = max_upload_mb or qa.settings.max_file_mb
     session = WebSession(qa, max_upload_mb)
     with gr.Blocks(title="ReportQA") as app:
         gr.Markdown(
@@ -238,4 +238,4 @@ def serve(qa: ReportQA, host: str = "127.0.0.1", port: int = 7860) -> None:
         print(
             f"indexed {len(report.added)} documents, {report.chunks} chunks in {report.seconds:.0f}s", file=sys.stderr
         )
-    build_app(qa).launch(server_name=host, server_port=port, css=CSS, max_file_size=f"{MAX_UPLOAD_MB}mb")
+    build_app(qa).launch(server_name=host, server_port=port, css=CSS, max_file_size=f"{qa.settings.max_file_mb:g}mb")
