@@ -63,19 +63,30 @@ def read_meta(path: Path) -> dict:
         return {}
 
 
-def load_document(path: Path, max_bytes: int | None = None) -> Document:
-    """Read one file; raises ``DocumentError`` with a one-line reason when it cannot be used."""
+def read_bounded(path: Path, max_bytes: int | None = None, label: str | None = None) -> bytes:
+    """A file's bytes; ``DocumentError`` when it cannot be read or is over ``max_bytes`` (checked before reading)."""
+    path = Path(path)
+    label = label or path.name
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise DocumentError(
+                f"{label}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit (REPORTQA_MAX_FILE_MB)"
+            )
+        return path.read_bytes()
+    except OSError as e:
+        raise DocumentError(f"{label}: cannot read file ({e.strerror})") from e
+
+
+def load_document(path: Path, max_bytes: int | None = None, data: bytes | None = None) -> Document:
+    """Read one file (or parse its already-read ``data``); ``DocumentError`` with a one-line reason when it
+    cannot be used."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(f"{path.name}: unsupported file type '{suffix}' (use .txt, .md or .pdf)")
-    try:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise DocumentError(f"{path.name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
-        data = path.read_bytes()
-    except OSError as e:
-        raise DocumentError(f"{path.name}: cannot read file ({e.strerror})") from e
+    if data is None:
+        data = read_bounded(path, max_bytes)
     if not data.strip():
         raise DocumentError(f"{path.name}: file is empty")
     if suffix == ".pdf":

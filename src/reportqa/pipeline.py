@@ -20,7 +20,7 @@ from .answer import NOT_FOUND, render, select_quotes, split_sentences
 from .chunking import chunk_document
 from .citations import Reference, document_citations
 from .config import Settings
-from .documents import corpus_files, detect_lang, load_document, sha256_bytes
+from .documents import corpus_files, detect_lang, load_document, read_bounded, sha256_bytes
 from .encoder import Encoder, load_aux_encoder, load_encoder
 from .errors import DocumentError, QuestionError, ReportQAError
 from .lexical import tokenize
@@ -147,12 +147,8 @@ class ReportQA:
     ) -> None:
         name = str(path.relative_to(self.settings.corpus_dir))
         try:
-            if path.stat().st_size > max_bytes:
-                raise DocumentError(
-                    f"{name}: {path.stat().st_size / 1e6:.1f} MB is over the "
-                    f"{self.settings.max_file_mb:g} MB limit (REPORTQA_MAX_FILE_MB)"
-                )
-            doc_id = sha256_bytes(path.read_bytes())
+            data = read_bounded(path, max_bytes, name)
+            doc_id = sha256_bytes(data)
             if doc_id in seen:
                 raise DocumentError(f"{name}: same content as {seen[doc_id].name}, indexed once")
             if doc_id in store.documents:
@@ -160,7 +156,7 @@ class ReportQA:
                 store.documents[doc_id].path = name
                 report.unchanged.append(name)
                 return
-            document = load_document(path, max_bytes)
+            document = load_document(path, data=data)
             chunks = chunk_document(document, self.settings)
             if not chunks:
                 raise DocumentError(f"{name}: no text to index")
