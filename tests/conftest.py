@@ -18,6 +18,12 @@ PHI1_PDF = SHARED / "corpus-sources" / "gunasekar2023-textbooks-are-all-you-need
 DEV = SHARED / "eval" / "dev.jsonl"
 
 
+def copy_corpus(target: Path) -> Path:
+    """A writable copy of the shipped corpus (the report and its metadata) at ``target``."""
+    shutil.copytree(ROOT / "corpus", target, dirs_exist_ok=True)
+    return target
+
+
 class HashEncoder:
     """Deterministic character-trigram hashing encoder: fast, offline, good enough to rank overlap."""
 
@@ -74,9 +80,7 @@ def report_qa(tmp_path_factory, encoder):
     """A ReportQA over the shipped corpus (the report), indexed once with the real encoder."""
     from reportqa import ReportQA
 
-    corpus = tmp_path_factory.mktemp("corpus")
-    for f in (ROOT / "corpus").iterdir():
-        shutil.copy(f, corpus / f.name)
+    corpus = copy_corpus(tmp_path_factory.mktemp("corpus"))
     qa = ReportQA(index_dir=tmp_path_factory.mktemp("index"), corpus_dir=corpus, encoder=encoder)
     qa.build()
     return qa

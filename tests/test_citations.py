@@ -1,11 +1,10 @@
 import http.server
-import shutil
 import threading
 
 import numpy as np
 import pytest
 
-from conftest import PHI1_PDF, REPORT, ROOT
+from conftest import PHI1_PDF, REPORT, copy_corpus
 from reportqa import ReportQA, Settings
 from reportqa.citations import describe, numbers_agree, parse_footnotes, parse_references, resolve
 
@@ -65,7 +64,7 @@ def test_numbers_agree_or_differ():
 @needs_pdf
 def test_footnote_12_resolves_with_support_once_the_pdf_is_added_and_unresolves_when_removed(tmp_path, encoder):
     corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
+    copy_corpus(corpus)
     qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=corpus, encoder=encoder)
     qa.build()
     question = "phi-1 모델의 HumanEval 성능은?"
@@ -127,7 +126,7 @@ def test_fetch_refuses_oversized_and_wrong_type_responses_without_touching_the_c
 ):
     server, base = arxiv_mirror
     corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
+    copy_corpus(corpus)
     qa = ReportQA(
         index_dir=tmp_path / "index",
         corpus_dir=corpus,
@@ -160,7 +159,7 @@ def test_fetch_from_a_local_mirror_adds_and_indexes_the_pdf(tmp_path, arxiv_mirr
     server, base = arxiv_mirror
     _Server.routes = {"/pdf/2306.11644": (PHI1_PDF.read_bytes(), "application/pdf")}
     corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
+    copy_corpus(corpus)
     dirs = ["--corpus", str(corpus), "--index", str(tmp_path / "index")]
     assert main(["build", "-q", *dirs]) == 0
     assert main(["sources", "--fetch", "--only", "12", "--arxiv-base", base, "-q", *dirs]) == 0

@@ -2,11 +2,10 @@
 
 import csv
 import json
-import shutil
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, copy_corpus
 from reportqa.cli import main
 
 pytestmark = pytest.mark.slow
@@ -14,9 +13,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def cli_dirs(tmp_path_factory, encoder):
-    corpus = tmp_path_factory.mktemp("cli-corpus")
-    for f in (ROOT / "corpus").iterdir():
-        shutil.copy(f, corpus / f.name)
+    corpus = copy_corpus(tmp_path_factory.mktemp("cli-corpus"))
     index = tmp_path_factory.mktemp("cli-index")
     assert main(["build", "--corpus", str(corpus), "--index", str(index), "-q"]) == 0
     return ["--corpus", str(corpus), "--index", str(index)]
@@ -140,9 +137,7 @@ def test_batch_resume_skips_finished_ids_and_repairs_a_torn_line(cli_dirs, tmp_p
 
 def test_damaged_index_is_reported_and_build_force_recovers(tmp_path, capsys, encoder):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    for f in (ROOT / "corpus").iterdir():
-        shutil.copy(f, corpus / f.name)
+    copy_corpus(corpus)
     dirs = ["--corpus", str(corpus), "--index", str(index)]
     assert main(["build", "-q", *dirs]) == 0
     faiss_file = next(index.glob("v-*/vectors.faiss"))

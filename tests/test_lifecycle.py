@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import PHI1_PDF, ROOT
+from conftest import PHI1_PDF, copy_corpus
 from reportqa import ReportQA
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")]
@@ -17,9 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not PHI1_PDF.exists(), reason
 
 def test_sigkill_during_build_leaves_the_old_index_usable(tmp_path, encoder, model_cache):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    for f in (ROOT / "corpus").iterdir():
-        shutil.copy(f, corpus / f.name)
+    copy_corpus(corpus)
     ReportQA(index_dir=index, corpus_dir=corpus, encoder=encoder).build()
     before = sorted(p.name for p in index.iterdir() if p.name.startswith("v-"))
     shutil.copy(PHI1_PDF, corpus / PHI1_PDF.name)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PHI1_PDF, ROOT
+from conftest import PHI1_PDF, ROOT, copy_corpus
 from reportqa import ReportQA
 from reportqa.web import CSS, WebSession, build_app, render_answer
 
@@ -44,9 +44,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory, encoder):
-    corpus = tmp_path_factory.mktemp("web-corpus")
-    for f in (ROOT / "corpus").iterdir():
-        shutil.copy(f, corpus / f.name)
+    corpus = copy_corpus(tmp_path_factory.mktemp("web-corpus"))
     qa = ReportQA(index_dir=tmp_path_factory.mktemp("web-index"), corpus_dir=corpus, encoder=encoder)
     qa.build()
     app = build_app(qa)
@@ -190,9 +188,7 @@ def test_questions_are_answered_from_the_old_index_while_a_pdf_is_indexed(tmp_pa
     import threading
 
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for f in (ROOT / "corpus").iterdir():
-        shutil.copy(f, corpus / f.name)
+    copy_corpus(corpus)
     qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=corpus, encoder=encoder)
     qa.build()
     adding = threading.Thread(target=qa.add, args=([PHI1_PDF],))
