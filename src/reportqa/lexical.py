@@ -102,13 +102,19 @@ class TermTranslator:
         self.per_word = per_word
         self.min_similarity = min_similarity
         self._vectors = encoder.encode_passages(self.terms) if self.terms else None
+        self._word_vectors: dict[str, np.ndarray] = {}  # English word → vector, words recur across questions
 
     def expand(self, tokens: list[str]) -> list[str]:
         """Korean terms for the English words among ``tokens`` (the tokens themselves are not repeated)."""
         words = [t for t in dict.fromkeys(tokens) if _ENGLISH_WORD.match(t)]
         if not words or self._vectors is None:
             return []
-        similarity = self.encoder.encode_queries(words) @ self._vectors.T
+        missing = [w for w in words if w not in self._word_vectors]
+        if missing:
+            if len(self._word_vectors) > 50_000:  # bounded: a long-running server sees many words
+                self._word_vectors.clear()
+            self._word_vectors.update(zip(missing, self.encoder.encode_queries(missing)))
+        similarity = np.stack([self._word_vectors[w] for w in words]) @ self._vectors.T
         extra = []
         for row in similarity:
             for j in np.argsort(-row)[: self.per_word]:

@@ -11,6 +11,7 @@ import shutil
 import threading
 import time
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -78,13 +79,14 @@ class ReportQA:
         self._aux_encoder = aux_encoder
         self._store: IndexStore | None = None
         self._write_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     # --- parts, loaded on first use ----------------------------------------------------------
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
             cache = str(self.settings.cache_dir) if self.settings.cache_dir else None
-            self._encoder = load_encoder(self.settings.model, cache)
+            self._encoder = load_encoder(self.settings.model, cache, self.settings.encoder_backend)
         return self._encoder
 
     @property
@@ -187,9 +189,10 @@ class ReportQA:
         texts = [f"{c.header()}\n{c.text}" if c.header() else c.text for c in chunks]
         sentences = [(row, a, b) for row, c in enumerate(chunks) for a, b in split_sentences(c.text)]
         sentence_texts = [chunks[row].text[a:b] for row, a, b in sentences]
+        encoder = self.encoder
         batch = self.settings.batch_size
-        vectors = self.encoder.encode_passages(texts, batch_size=batch, progress=progress)
-        sentence_vectors = self.encoder.encode_passages(sentence_texts, batch_size=batch * 2, progress=progress)
+        vectors = encoder.encode_passages(texts, batch_size=batch, progress=progress)
+        sentence_vectors = encoder.encode_passages(sentence_texts, batch_size=batch * 2, progress=progress)
         aux = self.aux_encoder
         aux_dim = aux.dim if aux is not None else 0
         if aux is not None:
@@ -201,7 +204,7 @@ class ReportQA:
             vectors=vectors,
             tokens=[tokenize(t) for t in texts],
             sentences=np.array(sentences, dtype=np.int32).reshape(-1, 3),
-            sentence_vectors=sentence_vectors.reshape(len(sentences), self.encoder.dim),
+            sentence_vectors=sentence_vectors.reshape(len(sentences), encoder.dim),
             aux_vectors=aux_vectors.reshape(len(texts), aux_dim),
             aux_sentence_vectors=aux_sentence_vectors.reshape(len(sentences), aux_dim),
         )
@@ -302,9 +305,14 @@ class ReportQA:
         cleaned = [clean_question(q) for q in questions]
         store = self.store
         started = time.perf_counter()
+        aux = self.aux_encoder if store.aux_dim else None
+        # the two encoders run side by side: both release the GIL, and a question is too short to
+        # keep both cores busy with one of them
+        aux_future = self._side_pool().submit(aux.encode_queries, cleaned) if aux is not None else None
         query_vectors = self.encoder.encode_queries(cleaned)
-        retriever = Retriever(store, self.encoder, self.aux_encoder if store.aux_dim else None, self.settings)
-        results = retriever.retrieve_many(cleaned, top_k, query_vectors=query_vectors)
+        aux_vectors = aux_future.result() if aux_future is not None else None
+        retriever = Retriever(store, self.encoder, aux, self.settings)
+        results = retriever.retrieve_many(cleaned, top_k, query_vectors=query_vectors, aux_query_vectors=aux_vectors)
         retrieved = time.perf_counter()
         answers = []
         citations = store.citation_index()
@@ -326,6 +334,11 @@ class ReportQA:
                 answers.append(Answer(question=question, text=render(quotes), passages=result.passages, quotes=quotes))
             answers[-1].timings = {"retrieve_s": (retrieved - started) / len(cleaned)}
         return answers
+
+    def _side_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportqa-aux")
+        return self._pool
 
     def documents(self) -> list[DocumentEntry]:
         return sorted(self.store.documents.values(), key=lambda d: d.path)

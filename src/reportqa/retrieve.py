@@ -54,9 +54,10 @@ def best_of_chunk_and_sentences(
 ) -> np.ndarray:
     """Per chunk: the higher of its own score and its best sentence's score. Shapes (q, n), (q, s), (s,)."""
     best = chunk_scores.copy()
-    if len(sentence_rows):
-        for q in range(best.shape[0]):
-            np.maximum.at(best[q], sentence_rows, sentence_scores[q])
+    if len(sentence_rows):  # a chunk's sentences are contiguous: one segment max per chunk
+        starts = np.flatnonzero(np.r_[True, sentence_rows[1:] != sentence_rows[:-1]])
+        rows = sentence_rows[starts]
+        best[:, rows] = np.maximum(best[:, rows], np.maximum.reduceat(sentence_scores, starts, axis=1))
     return best
 
 
@@ -97,7 +98,11 @@ class Retriever:
         return self.retrieve_many([question], top_k)[0]
 
     def retrieve_many(
-        self, questions: list[str], top_k: int = 5, query_vectors: np.ndarray | None = None
+        self,
+        questions: list[str],
+        top_k: int = 5,
+        query_vectors: np.ndarray | None = None,
+        aux_query_vectors: np.ndarray | None = None,
     ) -> list[Retrieval]:
         if not self.store.chunks:
             return [Retrieval([], 0.0, 0.0, True) for _ in questions]
@@ -106,9 +111,11 @@ class Retriever:
         dense = self._dense(query_vectors, self.store.features.vectors, self.store.features.sentence_vectors)
         aux = None
         if self.aux_encoder is not None:
-            aux_queries = self.aux_encoder.encode_queries(questions)
+            aux_queries = (
+                aux_query_vectors if aux_query_vectors is not None else self.aux_encoder.encode_queries(questions)
+            )
             aux = self._dense(aux_queries, self.store.features.aux_vectors, self.store.features.aux_sentence_vectors)
-        chunk_langs = np.array([c.lang for c in self.store.chunks])
+        chunk_langs = self.store.chunk_languages()
         results = []
         for i, question in enumerate(questions):
             language = detect_lang(question)
@@ -136,9 +143,9 @@ class Retriever:
         return best_of_chunk_and_sentences(queries @ chunk_vectors.T, queries @ sentence_vectors.T, rows)
 
     def _retrieval(self, fused: np.ndarray, aux: np.ndarray | None, top_k: int) -> Retrieval:
-        order = sorted(
-            np.argsort(-fused)[: top_k * 2].tolist(), key=lambda row: (-fused[row], self.store.chunks[row].chunk_id)
-        )[:top_k]
+        head = min(top_k * 2, len(fused))
+        candidates = np.argpartition(-fused, head - 1)[:head] if head < len(fused) else np.arange(len(fused))
+        order = sorted(candidates.tolist(), key=lambda row: (-fused[row], self.store.chunks[row].chunk_id))[:top_k]
         passages = []
         for rank, row in enumerate(order, start=1):
             chunk = self.store.chunks[row]

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
 from .records import Chunk
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 CURRENT = "current"
 
 
@@ -117,6 +117,7 @@ class IndexStore:
     _lexical: object = field(default=None, repr=False)
     _translator: object = field(default=None, repr=False)
     _citations: object = field(default=None, repr=False)
+    _languages: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.features is None:
@@ -135,7 +136,7 @@ class IndexStore:
         self.documents[entry.doc_id] = entry
         self.chunks.extend(chunks)
         self.features = self.features.extend(features)
-        self._faiss = self._lexical = self._translator = self._citations = None
+        self._faiss = self._lexical = self._translator = self._citations = self._languages = None
 
     def remove_document(self, doc_id: str) -> None:
         if doc_id not in self.documents:
@@ -145,7 +146,7 @@ class IndexStore:
         self.features = self.features.select(keep)
         del self.documents[doc_id]
         self.extras.get("citations", {}).pop(doc_id, None)
-        self._faiss = self._lexical = self._translator = self._citations = None
+        self._faiss = self._lexical = self._translator = self._citations = self._languages = None
 
     def sentences_of(self, row: int) -> list[tuple[int, int, np.ndarray]]:
         """(start, end, e5 vector) of each indexed sentence of chunk ``row``."""
@@ -155,6 +156,12 @@ class IndexStore:
             (int(a), int(b), self.features.sentence_vectors[i])
             for i, (_, a, b) in zip(range(lo, hi), self.features.sentences[lo:hi])
         ]
+
+    def chunk_languages(self) -> np.ndarray:
+        """The language code of every chunk, by row (kept for per-question language offsets)."""
+        if self._languages is None or len(self._languages) != len(self.chunks):
+            self._languages = np.array([c.lang for c in self.chunks])
+        return self._languages
 
     def translator(self, encoder):
         """English → Korean term expansion over this index's vocabulary (built on first use)."""
