@@ -16,6 +16,12 @@ def test_numbers_units_and_model_names_stay_whole():
         assert anchor in tokens
 
 
+def test_ampersand_acronyms_stay_whole_in_both_languages():
+    """Kiwi cuts "R&D" into one-letter pieces, which are dropped; the whole acronym is the anchor."""
+    assert "r&d" in tokenize("미국 R&D 지출 규모") and "r&d" in tokenize("How much did the US spend on R&D?")
+    assert "m&a" in tokenize("M&A 규제") and "&" not in tokenize("A & B")
+
+
 def test_english_is_lower_cased_without_stop_words():
     tokens = tokenize("How many GPUs were used by the Frontier system?")
     assert tokens == ["gpu", "used", "frontier", "system"]

@@ -176,7 +176,10 @@ class DefaultEncoder:
 class _OnnxRunner:
     """The int8 graph on onnxruntime's CPU provider: token states of a padded batch."""
 
-    batch_tokens = 2048  # length-sorted batches up to this many tokens: small batches are fastest on a CPU
+    # length-sorted batches up to this many tokens. int8 activations are quantised per run, so a vector
+    # depends slightly on its batch-mates; batches never span two documents, so a document's vectors are
+    # the same in a full build and in an incremental add
+    batch_tokens = 2048
 
     def __init__(self, folder: Path):
         import onnxruntime as ort

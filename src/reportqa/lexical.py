@@ -2,8 +2,8 @@
 
 Whitespace tokens barely match in agglutinative Korean ("중국의", "중국은", "중국에"), so Korean is
 cut into content morphemes with Kiwi (nouns, verb/adjective stems, roots, foreign words, numbers,
-hanja). Numbers with units, versions and model names ("1.287GWh", "24.7%", "H100", "GPT-4")
-are also kept whole: they are the language-neutral anchors an English question shares with a
+hanja). Numbers with units, versions, model names and ampersand acronyms ("1.287GWh", "24.7%",
+"H100", "GPT-4", "R&D") are also kept whole: they are the language-neutral anchors an English question shares with a
 Korean passage.
 """
 
@@ -16,7 +16,7 @@ import threading
 import numpy as np
 
 CONTENT_TAGS = {"NNG", "NNP", "NR", "XR", "SL", "SH", "SN", "VV", "VA", "VV-R", "VA-R", "VV-I", "VA-I"}
-_ANCHOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.,%/+\-]*[A-Za-z0-9%])?")
+_ANCHOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.,%/+&\-]*[A-Za-z0-9%])?")
 _ENGLISH_STOP = frozenset(
     "a an the of in on at to for from by with and or but is are was were be been being this that these those "
     "it its as what which who whom whose when where why how did do does done has have had can could would "
@@ -42,6 +42,7 @@ def tokenize(text: str) -> list[str]:
     with _kiwi_lock:
         tokens = _kiwi().tokenize(text)
     out = []
+    morpheme_spans = set()
     for token in tokens:
         if token.tag not in CONTENT_TAGS:
             continue
@@ -49,9 +50,13 @@ def tokenize(text: str) -> list[str]:
         if form in _ENGLISH_STOP or (token.tag == "SL" and len(form) < 2):
             continue
         out.append(form)
-    for anchor in _ANCHOR.findall(text):
-        if any(ch.isdigit() for ch in anchor) and len(anchor) > 1:
-            out.append(anchor.lower().rstrip(".,"))
+        morpheme_spans.add((token.start, token.start + token.len))
+    for match in _ANCHOR.finditer(text):
+        anchor = match.group()
+        if (any(ch.isdigit() for ch in anchor) or "&" in anchor) and len(anchor) > 1:
+            anchor = anchor.rstrip(".,")
+            if (match.start(), match.start() + len(anchor)) not in morpheme_spans:  # "2020" is counted once
+                out.append(anchor.lower())
     return out
 
 
