@@ -19,12 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from reportqa import ReportQA
-from reportqa.documents import detect_lang, load_document
+from reportqa.documents import detect_lang
 from reportqa.evaluation import EvalQuestion, score
 from reportqa.lexical import tokenize
 from reportqa.retrieve import best_of_chunk_and_sentences, fuse, lexical_coverage, zscore_top
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from recipe import RecipeEncoder, RecipeIndex  # noqa: E402
+from recipe import build as build_recipe  # noqa: E402
 
 
 def rrf(score_lists: list[np.ndarray], k: int = 60) -> np.ndarray:
@@ -109,25 +113,6 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
     return out
 
 
-def langchain_recipe(qa: ReportQA, corpus: Path, questions: list[EvalQuestion]) -> list[list[str]]:
-    """RecursiveCharacterTextSplitter 500/100 + the same e5 weights + FAISS flat, as a LangChain user would."""
-    import faiss
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=100)
-    texts = [
-        piece
-        for path in sorted(corpus.iterdir())
-        if not path.name.endswith(".meta.json")
-        for page in load_document(path).pages
-        for piece in splitter.split_text(page)
-    ]
-    index = faiss.IndexFlatIP(qa.encoder.dim)
-    index.add(qa.encoder.encode_passages(texts, batch_size=16))
-    _, rows = index.search(qa.encoder.encode_queries([q.question for q in questions]), 10)
-    return [[texts[r] for r in row if r >= 0] for row in rows]
-
-
 def table(name: str, questions: list[EvalQuestion], ranked: list[list[str]]) -> str:
     results = {q.id: (texts, False) for q, texts in zip(questions, ranked)}
     rows = score(questions, results, k=5)
@@ -147,6 +132,9 @@ def main() -> None:
         ),
         "own (bench/questions.jsonl)": load_questions(ROOT / "bench" / "questions.jsonl"),
     }
+    shutil.rmtree(args.index / "recipe", ignore_errors=True)
+    build_recipe(args.index / "corpus", args.index / "recipe", "st")
+    recipe = RecipeIndex(args.index / "recipe", RecipeEncoder("st"))
     texts = [c.text for c in qa.store.chunks]
     for set_name, questions in sets.items():
         print(f"\n### {set_name}\n\n| variant | ko hit@1 / hit@5 | en hit@1 / hit@5 |\n|---|---|---|")
@@ -154,7 +142,7 @@ def main() -> None:
             table(
                 "LangChain recipe (500/100 + e5 + FAISS)",
                 questions,
-                langchain_recipe(qa, args.index / "corpus", questions),
+                [recipe.search(q.question, k=10) for q in questions],
             )
         )
         for name, score_vectors in variants(qa, questions).items():

@@ -113,21 +113,19 @@ def test_int8_graph_agrees_with_the_float_model(encoder, model_cache, parity_tex
 
 @pytest.mark.slow
 def test_sentencepiece_tokenizer_matches_the_tokenizers_json(model_cache, parity_texts):
-    """The int8 path tokenises with a sentencepiece model written from the same vocabulary: same ids."""
-    import json
-
+    """Both runtimes tokenise with a sentencepiece model written from the same vocabulary: same ids."""
     import sentencepiece
     from tokenizers import Tokenizer
 
-    from reportqa.default_model import ensure_default_model, ensure_onnx_model
+    from reportqa.default_model import TOKENIZER_MODEL, ensure_default_model
 
-    folder = ensure_onnx_model(model_cache)
-    processor = sentencepiece.SentencePieceProcessor(model_file=str(folder / "tokenizer.model"))
-    special = json.loads((folder / "special_tokens.json").read_text())
-    reference = Tokenizer.from_file(str(ensure_default_model(model_cache) / "tokenizer.json"))
+    folder = ensure_default_model(model_cache)
+    processor = sentencepiece.SentencePieceProcessor(model_file=str(folder / TOKENIZER_MODEL))
+    bos, eos = processor.bos_id(), processor.eos_id()
+    reference = Tokenizer.from_file(str(folder / "tokenizer.json"))
     lines = [line for line in REPORT.read_text(encoding="utf-8").splitlines() if line.strip()]
     for text in [*parity_texts, *lines, *(f"query: {t}" for t in MIXED_TEXTS)]:
-        assert [special["bos"], *processor.encode(text), special["eos"]] == reference.encode(text).ids, text
+        assert [bos, *processor.encode(text), eos] == reference.encode(text).ids, text
 
 
 def test_token_batches_respect_the_budget():

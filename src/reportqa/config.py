@@ -20,7 +20,8 @@ _DESCRIPTIONS = {
     "characters are about 340 tokens, leaving room for the section header inside e5's 512-token window",
     "chunk_overlap": "characters of overlap when a long paragraph must be split",
     "top_k": "passages returned per question",
-    "batch_size": "texts per encoder batch while indexing",
+    "batch_size": "texts per encoder batch while indexing, for a model loaded by name (the default model "
+    "batches by tokens)",
     "max_file_mb": "documents larger than this are skipped with a reason",
     "second_encoder": "a second multilingual encoder fused with the first ('use-multilingual-v3' or 'none')",
     "second_weight": "weight of the second encoder in score fusion",

@@ -12,12 +12,13 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from .default_model import DEFAULT_MODEL_NAME, ensure_default_model, ensure_onnx_model
+from .default_model import DEFAULT_MODEL_NAME, TOKENIZER_MODEL, ensure_default_model, ensure_onnx_model
 from .errors import ModelError
 
 logger = logging.getLogger(__name__)
@@ -70,13 +71,8 @@ class SentenceTransformerEncoder:
             return vectors
         cleaned = [" ".join(t.split()) for t in texts]
         order = sorted(range(len(cleaned)), key=lambda i: (-len(cleaned[i]), i))
-        starts = range(0, len(order), batch_size)
-        if progress and len(starts) > 1:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc="embedding", unit="batch", leave=False)
-        for start in starts:
-            rows = order[start : start + batch_size]
+        sizes = [min(batch_size, len(order) - start) for start in range(0, len(order), batch_size)]
+        for rows in _in_batches(order, sizes, progress):
             with self._lock:  # torch modules are not re-entrant across threads
                 vectors[rows] = self._model.encode(
                     [cleaned[i] for i in rows],
@@ -86,8 +82,6 @@ class SentenceTransformerEncoder:
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
-            if len(order) > batch_size:
-                time.sleep(0.005)  # a lock is not fair: give a waiting question the model between batches
         return vectors
 
 
@@ -109,17 +103,14 @@ class DefaultEncoder:
     max_tokens = 512
 
     def __init__(self, cache_dir: Path | None = None, backend: str = "onnx-int8"):
-        import json
-
         import sentencepiece
 
         self._cache_dir = cache_dir
         self.backend = backend
-        folder = ensure_onnx_model(cache_dir)  # holds the sentencepiece tokenizer for both runtimes
-        self._tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(folder / "tokenizer.model"))
-        special = json.loads((folder / "special_tokens.json").read_text())
-        self._bos, self._eos, self._pad = special["bos"], special["eos"], special["pad"]
-        self._query_runner = _OnnxRunner(folder) if backend == "onnx-int8" else None
+        tokenizer = ensure_default_model(cache_dir) / TOKENIZER_MODEL  # both runtimes take the same ids
+        self._tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(tokenizer))
+        self._bos, self._eos, self._pad = self._tokenizer.bos_id(), self._tokenizer.eos_id(), self._tokenizer.pad_id()
+        self._query_runner = _OnnxRunner(ensure_onnx_model(cache_dir)) if backend == "onnx-int8" else None
         self._passage_runner = None
         self._runner_lock = threading.Lock()
 
@@ -149,26 +140,16 @@ class DefaultEncoder:
         pieces = self._tokenizer.encode([prompt + " ".join(t.split()) for t in texts])
         encodings = [[self._bos, *ids[: self.max_tokens - 2], self._eos] for ids in pieces]
         order = sorted(range(len(texts)), key=lambda i: (-len(encodings[i]), i))
-        batches = _token_batches([len(encodings[i]) for i in order], runner.batch_tokens)
-        if progress and len(batches) > 1:
-            from tqdm.auto import tqdm
-
-            batches = tqdm(batches, desc="embedding", unit="batch", leave=False)
-        position = 0
-        for size in batches:
-            rows = order[position : position + size]
-            position += size
+        sizes = _token_batches([len(encodings[i]) for i in order], runner.batch_tokens)
+        for rows in _in_batches(order, sizes, progress):
             width = len(encodings[rows[0]])
             ids = np.full((len(rows), width), self._pad, dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.float32)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
             for j, row in enumerate(rows):
-                n = len(encodings[row])
-                ids[j, :n] = encodings[row]
-                mask[j, :n] = 1
-            states = runner(ids, mask.astype(np.int64))
-            vectors[rows] = np.einsum("btd,bt->bd", states, mask) / mask.sum(axis=1, keepdims=True)
-            if len(order) > size:
-                time.sleep(0.001)  # a lock is not fair: give a waiting question the model between batches
+                ids[j, : len(encodings[row])] = encodings[row]
+                mask[j, : len(encodings[row])] = 1
+            states = runner(ids, mask)
+            vectors[rows] = np.einsum("btd,bt->bd", states, mask.astype(np.float32)) / mask.sum(axis=1, keepdims=True)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 
@@ -203,7 +184,7 @@ class _TorchRunner:
         from transformers import AutoModel
 
         self._torch = torch
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = _best_device()
         self.batch_tokens = 64 * 512 if self.device == "cuda" else 2048
         self._model = AutoModel.from_pretrained(str(folder), add_pooling_layer=False).eval().to(self.device)
         self._lock = threading.Lock()
@@ -229,6 +210,25 @@ def cuda_available() -> bool:
         return False
 
 
+def _in_batches(order: list[int], sizes: list[int], progress: bool) -> Iterator[list[int]]:
+    """The rows of ``order`` in consecutive batches of ``sizes``, with a progress bar for long runs.
+
+    Callers lock their model per batch, so a question can be answered between two batches of a
+    long indexing run; a lock is not fair, so the waiting question is given a moment between them.
+    """
+    steps = sizes
+    if progress and len(sizes) > 1:
+        from tqdm.auto import tqdm
+
+        steps = tqdm(sizes, desc="embedding", unit="batch", leave=False)
+    position = 0
+    for size in steps:
+        if position:
+            time.sleep(0.005)
+        yield order[position : position + size]
+        position += size
+
+
 def _token_batches(lengths: list[int], budget: int) -> list[int]:
     """Sizes of consecutive batches of length-sorted (longest first) texts, padded size ≤ ``budget``."""
     sizes, i = [], 0
@@ -249,12 +249,7 @@ def _prompts(model, name: str) -> tuple[str, str]:
 
 
 def _best_device() -> str:
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:
-        return "cpu"
+    return "cuda" if cuda_available() else "cpu"
 
 
 BACKENDS = ("onnx-int8", "torch")

@@ -159,7 +159,7 @@ class IndexStore:
 
     def chunk_languages(self) -> np.ndarray:
         """The language code of every chunk, by row (kept for per-question language offsets)."""
-        if self._languages is None or len(self._languages) != len(self.chunks):
+        if self._languages is None:
             self._languages = np.array([c.lang for c in self.chunks])
         return self._languages
 
