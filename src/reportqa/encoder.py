@@ -136,13 +136,17 @@ class DefaultEncoder:
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return vectors
-        runner = self._runner(for_passages=prompt != "query: ")
+        for_passages = prompt != "query: "
+        runner = self._runner(for_passages)
         # one thread: faster than its pool for these sizes, and no threads competing with the models
         pieces = self._tokenizer.encode([prompt + " ".join(t.split()) for t in texts], num_threads=1)
         encodings = [[self._bos, *ids[: self.max_tokens - 2], self._eos] for ids in pieces]
         order = sorted(range(len(texts)), key=lambda i: (-len(encodings[i]), i))
-        sizes = _token_batches([len(encodings[i]) for i in order], runner.batch_tokens)
-        for rows in _in_batches(order, sizes, progress):
+        if for_passages:
+            sizes = _token_batches([len(encodings[i]) for i in order], runner.batch_tokens)
+        else:  # int8 activations are quantised per run: a question alone, so its answer never depends on batch-mates
+            sizes = [1] * len(order)
+        for rows in _in_batches(order, sizes, progress, pause=for_passages):
             width = len(encodings[rows[0]])
             ids = np.full((len(rows), width), self._pad, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -211,11 +215,12 @@ def cuda_available() -> bool:
         return False
 
 
-def _in_batches(order: list[int], sizes: list[int], progress: bool) -> Iterator[list[int]]:
+def _in_batches(order: list[int], sizes: list[int], progress: bool, pause: bool = True) -> Iterator[list[int]]:
     """The rows of ``order`` in consecutive batches of ``sizes``, with a progress bar for long runs.
 
     Callers lock their model per batch, so a question can be answered between two batches of a
-    long indexing run; a lock is not fair, so the waiting question is given a moment between them.
+    long indexing run; a lock is not fair, so with ``pause`` a waiting question is given a moment
+    between them.
     """
     steps = sizes
     if progress and len(sizes) > 1:
@@ -224,7 +229,7 @@ def _in_batches(order: list[int], sizes: list[int], progress: bool) -> Iterator[
         steps = tqdm(sizes, desc="embedding", unit="batch", leave=False)
     position = 0
     for size in steps:
-        if position:
+        if position and pause:
             time.sleep(0.005)
         yield order[position : position + size]
         position += size
