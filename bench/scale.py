@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from speed import percentile, questions, timed  # noqa: E402
 from synthetic import generate  # noqa: E402
 
+from reportqa.config import Settings  # noqa: E402
 from reportqa.store import IndexStore  # noqa: E402
 
 HEADER = (
@@ -74,7 +75,19 @@ def query_run(index: str, corpus: str, shared: str) -> dict:
         t = time.perf_counter()
         qa.ask(text)
         timings.append((time.perf_counter() - t) * 1000)
+    recall = None
+    if len(qa.store.chunks) > qa.settings.ann_above:  # the candidate search's top 10 against scoring every chunk
+        from reportqa.retrieve import Retriever
+
+        def top10(settings):
+            retriever = Retriever(qa.store, qa.encoder, qa.aux_encoder, settings)
+            return [{p.row for p in r.passages} for r in retriever.retrieve_many(texts, 10)]
+
+        exact = top10(qa.settings.with_(ann_above=len(qa.store.chunks)))
+        found = top10(qa.settings)
+        recall = statistics.mean(len(a & b) / len(a) for a, b in zip(exact, found))
     return {
+        "recall@10": recall,
         "chunks": len(qa.store.chunks),
         "sentences": int(len(qa.store.features.sentences)),
         "open_and_first_s": first,
@@ -109,7 +122,7 @@ def replicate(source: Path, target: Path, copies: int) -> None:
         chunks=chunks,
         features=features,
         documents=documents,
-    ).save(target)
+    ).save(target, ann_above=Settings().ann_above)
 
 
 def main() -> None:
@@ -143,6 +156,11 @@ def main() -> None:
             f"| {args.replicate} copies | {q['chunks']} | {q['sentences']} | – | – | – | {disk_mb(copies):.0f} | "
             f"{q['open_and_first_s']:.1f} | {q['p50']:.1f} | {q['p95']:.1f} | {q['rss_mb']:.0f} |"
         )
+        if q["recall@10"] is not None:
+            print(
+                f"\ncandidate search above {Settings().ann_above:,} chunks: recall@10 against scoring every chunk "
+                f"{q['recall@10']:.3f} over {len(questions(args.shared))} questions"
+            )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 import numpy as np
+import pytest
 
+from conftest import DEV
 from reportqa.config import Settings
 from reportqa.retrieve import best_of_chunk_and_sentences, fuse, lexical_coverage, should_abstain, zscore_top
 
@@ -45,3 +47,33 @@ def test_abstention_rule():
     assert not should_abstain(7.0, 0.1, settings)
     assert not should_abstain(4.0, 0.5, settings)
     assert not should_abstain(4.0, None, settings)
+
+
+@pytest.mark.slow
+def test_candidate_search_ranks_like_the_exhaustive_one_and_survives_a_reload(report_qa, tmp_path):
+    """Above ``ann_above`` chunks, scores come from IVF candidates; on the report it ranks as every-chunk scoring."""
+    import json
+
+    from reportqa.retrieve import Retriever
+    from reportqa.store import IndexStore
+
+    questions = [json.loads(line)["question"] for line in DEV.read_text(encoding="utf-8").splitlines() if line][:24]
+    store, settings = report_qa.store, report_qa.settings
+    exact = Retriever(store, report_qa.encoder, report_qa.aux_encoder, settings).retrieve_many(questions, 5)
+    candidates = Retriever(store, report_qa.encoder, report_qa.aux_encoder, settings.with_(ann_above=0))
+    for a, b in zip(exact, candidates.retrieve_many(questions, 5)):
+        assert [p.row for p in a.passages] == [p.row for p in b.passages]
+        assert a.abstained == b.abstained and abs(a.evidence - b.evidence) < 1e-4
+
+    store.save(tmp_path, ann_above=0)
+    assert sorted(p.name for p in (tmp_path / "current").resolve().glob("ann-*.faiss")) == [
+        "ann-aux_sentence_vectors.faiss",
+        "ann-aux_vectors.faiss",
+        "ann-sentence_vectors.faiss",
+        "ann-vectors.faiss",
+    ]
+    reloaded = IndexStore.load(tmp_path)
+    again = Retriever(reloaded, report_qa.encoder, report_qa.aux_encoder, settings.with_(ann_above=0))
+    assert [[p.row for p in r.passages] for r in again.retrieve_many(questions, 5)] == [
+        [p.row for p in r.passages] for r in exact
+    ]

@@ -23,6 +23,8 @@ _DESCRIPTIONS = {
     "batch_size": "texts per encoder batch while indexing, for a model loaded by name (the default model "
     "batches by tokens)",
     "max_file_mb": "documents larger than this are skipped with a reason",
+    "ann_above": "above this many chunks, e5 and USE scores are computed for FAISS IVF candidates (nearest chunks "
+    "and sentences, plus BM25's best) instead of for every chunk and sentence",
     "second_encoder": "a second multilingual encoder fused with the first ('use-multilingual-v3' or 'none')",
     "second_weight": "weight of the second encoder in score fusion",
     "cross_language_offset": "cosine added to passages in the other language than the question (e5 favours "
@@ -49,6 +51,7 @@ class Settings:
     top_k: int = 5
     batch_size: int = 16
     max_file_mb: float = 30.0
+    ann_above: int = 30_000
     second_encoder: str = "use-multilingual-v3"
     second_weight: float = 0.5
     cross_language_offset: float = 0.02

@@ -138,7 +138,7 @@ class ReportQA:
                     store.remove_document(doc_id)
                     report.removed.append(entry.path)
             if report.changed or force or not self.has_index():
-                store.save(self.settings.index_dir)
+                store.save(self.settings.index_dir, ann_above=self.settings.ann_above)
             self._store = store
         report.chunks = len(store.chunks)
         report.seconds = time.perf_counter() - started

@@ -29,6 +29,7 @@ from .records import Passage
 from .store import IndexStore
 
 Z_TOP = 50
+ANN_CANDIDATES = 100  # per list and question in large indexes: twice the z-score window
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,15 @@ def zscore_top(scores: np.ndarray, k: int = Z_TOP) -> np.ndarray:
     """Standardise by the mean and spread of the ``k`` best scores."""
     if not len(scores):
         return scores
-    head = np.partition(scores, -min(k, len(scores)))[-min(k, len(scores)) :]
+    k = min(k, len(scores))
+    # partitioning only the scores above the floor: BM25's zeros and the −inf of chunks outside the
+    # candidates are most of a large index, and np.partition slows down ~10× on that many equal values
+    floor = scores.min()
+    above = scores[scores > floor]
+    if len(above) >= k:
+        head = np.partition(above, -k)[-k:]
+    else:
+        head = np.concatenate([above, np.full(k - len(above), floor, dtype=scores.dtype)])
     return (scores - head.mean()) / (head.std() + 1e-6)
 
 
@@ -108,25 +117,46 @@ class Retriever:
             return [Retrieval([], 0.0, 0.0, True) for _ in questions]
         if query_vectors is None:
             query_vectors = self.encoder.encode_queries(questions)
-        dense = self._dense(query_vectors, self.store.features.vectors, self.store.features.sentence_vectors)
-        aux = None
-        if self.aux_encoder is not None:
-            aux_queries = (
-                aux_query_vectors if aux_query_vectors is not None else self.aux_encoder.encode_queries(questions)
+        features = self.store.features
+        if self.aux_encoder is not None and aux_query_vectors is None:
+            aux_query_vectors = self.aux_encoder.encode_queries(questions)
+        aux_queries = aux_query_vectors if self.aux_encoder is not None else None
+        large = len(self.store.chunks) > self.settings.ann_above
+        if large:  # candidates from the approximate indexes; every other chunk is out of the running
+            candidates = self.store.candidate_rows("vectors", "sentence_vectors", query_vectors, ANN_CANDIDATES)
+            if aux_queries is not None:
+                aux_candidates = self.store.candidate_rows(
+                    "aux_vectors", "aux_sentence_vectors", aux_queries, ANN_CANDIDATES
+                )
+                candidates = [np.union1d(a, b) for a, b in zip(candidates, aux_candidates)]
+        else:
+            dense = self._dense(query_vectors, features.vectors, features.sentence_vectors)
+            aux = (
+                self._dense(aux_queries, features.aux_vectors, features.aux_sentence_vectors)
+                if aux_queries is not None
+                else None
             )
-            aux = self._dense(aux_queries, self.store.features.aux_vectors, self.store.features.aux_sentence_vectors)
         chunk_langs = self.store.chunk_languages()
         results = []
         for i, question in enumerate(questions):
             language = detect_lang(question)
-            dense_i = dense[i] + self.settings.cross_language_offset * (chunk_langs != language)
             query_tokens = self._query_tokens(question, language)
             lexical = self.store.lexical().scores(query_tokens)
+            if large:
+                head = min(ANN_CANDIDATES, len(lexical))
+                lexical_best = np.argpartition(-lexical, head - 1)[:head]
+                rows = np.union1d(candidates[i], lexical_best)
+                dense_i = self._dense_rows(rows, query_vectors[i], features.vectors, features.sentence_vectors)
+                aux_i = (
+                    self._dense_rows(rows, aux_queries[i], features.aux_vectors, features.aux_sentence_vectors)
+                    if aux_queries is not None
+                    else None
+                )
+            else:
+                dense_i, aux_i = dense[i], (aux[i] if aux is not None else None)
+            dense_i = dense_i + self.settings.cross_language_offset * (chunk_langs != language)
             best_lexical = int(np.argmax(lexical))
-            coverage = (
-                lexical_coverage(query_tokens, self.store.features.tokens[best_lexical]) if lexical.any() else 0.0
-            )
-            aux_i = aux[i] if aux is not None else None
+            coverage = lexical_coverage(query_tokens, features.tokens[best_lexical]) if lexical.any() else 0.0
             fused = fuse(dense_i, aux_i, lexical, coverage, self.settings.second_weight)
             results.append(self._retrieval(fused, aux_i, top_k))
         return results
@@ -141,6 +171,22 @@ class Retriever:
     def _dense(self, queries: np.ndarray, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray) -> np.ndarray:
         rows = self.store.features.sentences[:, 0] if len(sentence_vectors) else np.zeros(0, np.int64)
         return best_of_chunk_and_sentences(queries @ chunk_vectors.T, queries @ sentence_vectors.T, rows)
+
+    def _dense_rows(
+        self, rows: np.ndarray, query: np.ndarray, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
+    ) -> np.ndarray:
+        """``_dense`` for one question, computed exactly for ``rows`` only; −inf for every other chunk."""
+        spans = self.store.sentence_spans()
+        best = np.full(len(self.store.chunks), -np.inf, dtype=np.float32)
+        best[rows] = chunk_vectors[rows] @ query
+        counts = spans[rows + 1] - spans[rows]
+        with_sentences, counts = rows[counts > 0], counts[counts > 0]
+        if len(with_sentences):
+            offsets = np.cumsum(counts) - counts  # where each row's sentences start in the gathered list
+            gathered = np.repeat(spans[with_sentences] - offsets, counts) + np.arange(counts.sum())
+            per_row = np.maximum.reduceat(sentence_vectors[gathered] @ query, offsets)
+            best[with_sentences] = np.maximum(best[with_sentences], per_row)
+        return best
 
     def _retrieval(self, fused: np.ndarray, aux: np.ndarray | None, top_k: int) -> Retrieval:
         head = min(top_k * 2, len(fused))

@@ -98,6 +98,24 @@ class Features:
 
 
 _ARRAYS = ("sentences", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")
+ANN_LISTS = ("vectors", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")
+ANN_PROBES = 32
+
+
+def build_ivf(vectors: np.ndarray):
+    """IVF over inner product with 8-bit scalar quantisation: about 4·√n lists, trained on a sample."""
+    import faiss
+
+    n, dim = vectors.shape
+    lists = int(min(4096, max(8, 4 * np.sqrt(n))))
+    index = faiss.IndexIVFScalarQuantizer(
+        faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+    sample = np.random.default_rng(0).choice(n, size=min(n, 40 * lists), replace=False)
+    index.train(np.ascontiguousarray(vectors[np.sort(sample)], dtype=np.float32))
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    index.nprobe = ANN_PROBES
+    return index
 
 
 @dataclass
@@ -118,6 +136,8 @@ class IndexStore:
     _translator: object = field(default=None, repr=False)
     _citations: object = field(default=None, repr=False)
     _languages: np.ndarray | None = field(default=None, repr=False)
+    _spans: np.ndarray | None = field(default=None, repr=False)
+    _ann: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.features is None:
@@ -136,7 +156,8 @@ class IndexStore:
         self.documents[entry.doc_id] = entry
         self.chunks.extend(chunks)
         self.features = self.features.extend(features)
-        self._faiss = self._lexical = self._translator = self._citations = self._languages = None
+        self._faiss = self._lexical = self._translator = self._citations = self._languages = self._spans = None
+        self._ann = {}
 
     def remove_document(self, doc_id: str) -> None:
         if doc_id not in self.documents:
@@ -146,7 +167,8 @@ class IndexStore:
         self.features = self.features.select(keep)
         del self.documents[doc_id]
         self.extras.get("citations", {}).pop(doc_id, None)
-        self._faiss = self._lexical = self._translator = self._citations = self._languages = None
+        self._faiss = self._lexical = self._translator = self._citations = self._languages = self._spans = None
+        self._ann = {}
 
     def sentences_of(self, row: int) -> list[tuple[int, int, np.ndarray]]:
         """(start, end, e5 vector) of each indexed sentence of chunk ``row``."""
@@ -162,6 +184,32 @@ class IndexStore:
         if self._languages is None:
             self._languages = np.array([c.lang for c in self.chunks])
         return self._languages
+
+    def sentence_spans(self) -> np.ndarray:
+        """``spans[r]:spans[r + 1]`` are the sentence indices of chunk row ``r`` (rows are sorted)."""
+        if self._spans is None:
+            self._spans = np.searchsorted(self.features.sentences[:, 0], np.arange(len(self.chunks) + 1))
+        return self._spans
+
+    def ann_index(self, name: str):
+        """An approximate index over ``features.<name>`` for candidate search in large indexes (built on first use).
+
+        IVF with 8-bit scalar-quantised vectors: it holds a quarter of the float vectors' memory and
+        scans ``nprobe`` of its lists; candidates are rescored exactly from the float vectors.
+        """
+        if name not in self._ann:
+            self._ann[name] = build_ivf(getattr(self.features, name))
+        return self._ann[name]
+
+    def candidate_rows(self, chunk_list: str, sentence_list: str, queries: np.ndarray, k: int) -> list[np.ndarray]:
+        """Per query, the chunk rows among the ``k`` nearest chunks and the ``2k`` nearest sentences."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        _, chunk_hits = self.ann_index(chunk_list).search(queries, k)
+        _, sentence_hits = self.ann_index(sentence_list).search(queries, 2 * k)
+        sentence_rows = self.features.sentences[:, 0]
+        return [
+            np.unique(np.concatenate([c[c >= 0], sentence_rows[s[s >= 0]]])) for c, s in zip(chunk_hits, sentence_hits)
+        ]
 
     def translator(self, encoder):
         """English → Korean term expansion over this index's vocabulary (built on first use)."""
@@ -220,8 +268,12 @@ class IndexStore:
         }
 
     # --- persistence ---------------------------------------------------------------------
-    def save(self, index_dir: Path) -> Path:
-        """Write a new version next to the current one and swap it in atomically."""
+    def save(self, index_dir: Path, ann_above: int | None = None) -> Path:
+        """Write a new version next to the current one and swap it in atomically.
+
+        With more than ``ann_above`` chunks, the approximate indexes for candidate search are built
+        and written too, so opening the index does not train them.
+        """
         import faiss
 
         index_dir = Path(index_dir)
@@ -247,6 +299,10 @@ class IndexStore:
                 np.save(f, getattr(self.features, name))
                 f.flush()
                 os.fsync(f.fileno())
+        if ann_above is not None and len(self.chunks) > ann_above:
+            for name in ANN_LISTS:
+                if getattr(self.features, name).shape[1]:
+                    faiss.write_index(self.ann_index(name), str(version / f"ann-{name}.faiss"))
         _write(version / "manifest.json", json.dumps(self.manifest(), ensure_ascii=False, indent=1))
         _fsync_dir(version)
         final = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{version.name[-6:]}"
@@ -312,6 +368,11 @@ class IndexStore:
             ]
             arrays = {name: np.load(version / f"{name}.npy") for name in _ARRAYS}
             index = faiss.read_index(str(version / "vectors.faiss"))
+            ann = {
+                name: faiss.read_index(str(path))
+                for name in ANN_LISTS
+                if (path := version / f"ann-{name}.faiss").exists()
+            }
         except (OSError, ValueError, RuntimeError, TypeError, KeyError) as e:
             raise IndexCorruptError(
                 f"index in {version} is damaged ({type(e).__name__}): run 'reportqa build --force'"
@@ -338,6 +399,9 @@ class IndexStore:
             extras=extras,
         )
         store._faiss = index
+        for name, ann_index in ann.items():
+            faiss.extract_index_ivf(ann_index).nprobe = ANN_PROBES
+            store._ann[name] = ann_index
         return store
 
 
