@@ -110,7 +110,9 @@ class DefaultEncoder:
         tokenizer = ensure_default_model(cache_dir) / TOKENIZER_MODEL  # both runtimes take the same ids
         self._tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(tokenizer))
         self._bos, self._eos, self._pad = self._tokenizer.bos_id(), self._tokenizer.eos_id(), self._tokenizer.pad_id()
-        self._query_runner = _OnnxRunner(ensure_onnx_model(cache_dir)) if backend == "onnx-int8" else None
+        # questions get their own one-thread session: a question is too small to split across cores, and
+        # the second core runs the USE question vector beside it (or keeps indexing)
+        self._query_runner = _OnnxRunner(ensure_onnx_model(cache_dir), threads=1) if backend == "onnx-int8" else None
         self._passage_runner = None
         self._runner_lock = threading.Lock()
 
@@ -122,7 +124,7 @@ class DefaultEncoder:
                 if self.backend == "torch" or cuda_available():
                     self._passage_runner = _TorchRunner(ensure_default_model(self._cache_dir))
                 else:
-                    self._passage_runner = self._query_runner
+                    self._passage_runner = _OnnxRunner(ensure_onnx_model(self._cache_dir), threads=os.cpu_count() or 1)
         return self._passage_runner
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
@@ -167,17 +169,17 @@ class _OnnxRunner:
     # the same in a full build and in an incremental add
     batch_tokens = 2048
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, threads: int):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
+        options.intra_op_num_threads = threads
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        with self._lock:  # one run at a time: a question waits at most one batch of an indexing run
+        with self._lock:  # one run at a time per session
             return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
 

@@ -37,6 +37,12 @@ def _kiwi():
 _kiwi_lock = threading.Lock()
 
 
+def load_tokenizer() -> None:
+    """Load Kiwi's model now (about a second) rather than on the first text."""
+    with _kiwi_lock:
+        _kiwi().tokenize("준비")
+
+
 def tokenize(text: str) -> list[str]:
     """Content morphemes and whole anchors, lower-cased; particles and stop words dropped."""
     with _kiwi_lock:
