@@ -89,13 +89,13 @@ class DefaultEncoder:
     """The offline default e5-small, run by onnxruntime as an int8 graph or by PyTorch in float32.
 
     ``onnx-int8`` (the default) embeds passages ~3× faster than float32 PyTorch on a laptop CPU,
-    a question in ~3 ms, and opens in ~0.2 s without importing torch. ``torch`` is the float32
+    a question in ~5 ms on one core, and opens in ~0.2 s without importing torch. ``torch`` is the float32
     reference. Where CUDA is available, passages are embedded in float32 on the GPU either way
     (questions stay on the CPU graph: one short text does not pay for a GPU round trip). Vectors
     of the two runtimes agree to cosine ≥ 0.99, so an index built by one is searched by the other.
 
-    Texts are tokenised once, sorted by length and batched up to a token budget, so padding stays
-    small; the batch size that wins differs between a CPU (small) and a GPU (large).
+    Passages are tokenised once, sorted by length and batched up to a token budget, so padding
+    stays small; the batch size that wins differs between a CPU (small) and a GPU (large).
     """
 
     name = DEFAULT_MODEL_NAME
