@@ -16,12 +16,14 @@ weight j+16 (high nibble), each weight ``(nibble - 8) * scale``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import struct
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -474,11 +476,12 @@ def ensure_onnx_model(cache_dir: Path | None = None) -> Path:
     logger.warning("first use: exporting e5-small to int8 ONNX into %s (about 30 s, once)", target)
     work = Path(tempfile.mkdtemp(prefix=".onnx-", dir=cache_dir))
     try:
-        export_token_states(float_folder, work / "float.onnx")
-        optimised = work / "optimised.onnx"
-        _optimise_bert(work / "float.onnx", optimised)
-        (work / "model").mkdir()
-        _quantise_int8(optimised, work / "model" / "model.onnx")
+        with _quiet_libraries():  # tracer and quantiser advice meant for model authors, not for users
+            export_token_states(float_folder, work / "float.onnx")
+            optimised = work / "optimised.onnx"
+            _optimise_bert(work / "float.onnx", optimised)
+            (work / "model").mkdir()
+            _quantise_int8(optimised, work / "model" / "model.onnx")
         (work / "model" / "reportqa_conversion.json").write_text(
             json.dumps({"source": float_folder.name, "version": ONNX_VERSION, "weights": "int8 per channel"}, indent=2)
         )
@@ -490,6 +493,17 @@ def ensure_onnx_model(cache_dir: Path | None = None) -> Path:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+@contextlib.contextmanager
+def _quiet_libraries():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.disable(logging.WARNING)
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
