@@ -141,6 +141,15 @@ def test_token_batches_respect_the_budget():
     assert _token_batches([], 1024) == []
 
 
+def test_token_batches_end_where_padding_would_grow():
+    from reportqa.encoder import _token_batches
+
+    # three texts of 100 tokens fill 300 ≥ 256 tokens, so the 50-token texts start their own batch
+    assert _token_batches([100] * 3 + [50] * 10, 2048) == [3, 10]
+    # one 100-token text is too small a batch alone: shorter texts join it up to 256 tokens
+    assert _token_batches([100, 50, 50, 50, 50], 2048) == [3, 2]
+
+
 @pytest.mark.slow
 def test_converted_folder_is_a_plain_sentence_transformer(model_cache):
     from sentence_transformers import SentenceTransformer

@@ -11,7 +11,8 @@ import shutil
 import threading
 import time
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from .documents import corpus_files, detect_lang, load_document, read_bounded, s
 from .encoder import Encoder, load_aux_encoder, load_encoder
 from .errors import DocumentError, QuestionError, ReportQAError
 from .lexical import load_tokenizer, tokenize
-from .records import Answer, Chunk
+from .records import Answer, Chunk, Document
 from .retrieve import Retriever
 from .store import BuildLock, DocumentEntry, Features, IndexStore, read_manifest
 
@@ -124,15 +125,40 @@ class ReportQA:
 
     # --- building ----------------------------------------------------------------------------
     def build(self, force: bool = False, progress: bool = False) -> BuildReport:
-        """Bring the index in line with the corpus; unchanged documents are not re-embedded."""
+        """Bring the index in line with the corpus; unchanged documents are not re-embedded.
+
+        The stages overlap: e5 loads while the first new document is read, the next document is
+        read and chunked while the current one is embedded, and USE and the BM25 tokenizer load
+        and run beside e5.
+        """
         started = time.perf_counter()
-        with self._write_lock, BuildLock(self.settings.index_dir):
-            store = self._fresh_store() if force else self._existing_store_or_fresh()
+        with (
+            self._write_lock,
+            BuildLock(self.settings.index_dir),
+            ThreadPoolExecutor(max_workers=4, thread_name_prefix="reportqa-build") as pool,
+        ):
+            store = None if force or not self.has_index() else self._load_store()
             report = BuildReport()
             seen: dict[str, Path] = {}
-            max_bytes = int(self.settings.max_file_mb * 1e6)
-            for path in corpus_files(self.settings.corpus_dir):
-                self._index_file(store, path, seen, max_bytes, report, progress)
+            loading: dict[str, Future] = {}
+            new_files = self._new_files(store, seen, report)
+            for (name, doc_id), reading in _read_ahead(pool, self._read_document, new_files):
+                loading = loading or {"encoder": pool.submit(lambda: self.encoder)}
+                try:
+                    document, chunks = reading.result()
+                    loading["encoder"].result()
+                    if "aux" not in loading:  # second: they run beside e5, which has the cores first
+                        loading.update(aux=pool.submit(lambda: self.aux_encoder), tokenizer=pool.submit(load_tokenizer))
+                    features = self._features(chunks, pool, loading, progress)
+                except DocumentError as e:
+                    logger.warning("skipped %s", e)
+                    report.skipped.append((name, str(e)))
+                    continue
+                store = store or self._fresh_store()
+                self._add_document(store, name, doc_id, document, chunks, features)
+                report.added.append(name)
+            _wait(list(loading.values()))
+            store = store or self._fresh_store()
             for doc_id, entry in list(store.documents.items()):
                 if doc_id not in seen:
                     store.remove_document(doc_id)
@@ -144,30 +170,37 @@ class ReportQA:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _index_file(
-        self, store: IndexStore, path: Path, seen: dict, max_bytes: int, report: BuildReport, progress: bool
-    ) -> None:
-        name = str(path.relative_to(self.settings.corpus_dir))
-        try:
-            data = read_bounded(path, max_bytes, name)
-            doc_id = sha256_bytes(data)
-            if doc_id in seen:
-                raise DocumentError(f"{name}: same content as {seen[doc_id].name}, indexed once")
-            if doc_id in store.documents:
-                seen[doc_id] = path
+    def _new_files(self, store: IndexStore | None, seen: dict[str, Path], report: BuildReport) -> Iterator[tuple]:
+        """(name, sha256, path, bytes) of each corpus file the index lacks; unchanged and unreadable ones are noted."""
+        max_bytes = int(self.settings.max_file_mb * 1e6)
+        for path in corpus_files(self.settings.corpus_dir):
+            name = str(path.relative_to(self.settings.corpus_dir))
+            try:
+                data = read_bounded(path, max_bytes, name)
+                doc_id = sha256_bytes(data)
+                if doc_id in seen:
+                    raise DocumentError(f"{name}: same content as {seen[doc_id].name}, indexed once")
+            except DocumentError as e:
+                logger.warning("skipped %s", e)
+                report.skipped.append((name, str(e)))
+                continue
+            seen[doc_id] = path
+            if store is not None and doc_id in store.documents:
                 store.documents[doc_id].path = name
                 report.unchanged.append(name)
-                return
-            document = load_document(path, data=data)
-            chunks = chunk_document(document, self.settings)
-            if not chunks:
-                raise DocumentError(f"{name}: no text to index")
-            features = self._features(chunks, progress)
-        except DocumentError as e:
-            logger.warning("skipped %s", e)
-            report.skipped.append((name, str(e)))
-            return
-        seen[doc_id] = path
+            else:
+                yield name, doc_id, path, data
+
+    def _read_document(self, name: str, doc_id: str, path: Path, data: bytes) -> tuple[Document, list[Chunk]]:
+        document = load_document(path, data=data)
+        chunks = chunk_document(document, self.settings)
+        if not chunks:
+            raise DocumentError(f"{name}: no text to index")
+        return document, chunks
+
+    def _add_document(
+        self, store: IndexStore, name: str, doc_id: str, document: Document, chunks: list[Chunk], features: Features
+    ) -> None:
         entry = DocumentEntry(
             doc_id=doc_id,
             path=name,
@@ -182,31 +215,41 @@ class ReportQA:
         store.add_document(entry, chunks, features)
         if not document.paged:  # footnote and reference lines are only reliable in text documents, not PDF extracts
             store.extras.setdefault("citations", {})[doc_id] = document_citations(document.text)
-        report.added.append(name)
 
-    def _features(self, chunks: list[Chunk], progress: bool) -> Features:
-        """Everything retrieval needs for these chunks: vectors of chunks and sentences, BM25 tokens."""
+    def _features(
+        self, chunks: list[Chunk], pool: ThreadPoolExecutor, loading: dict[str, Future], progress: bool
+    ) -> Features:
+        """Everything retrieval needs for these chunks: vectors of chunks and sentences, BM25 tokens.
+
+        e5 runs one batch per core here while USE and Kiwi (one thread each, loaded by ``loading``)
+        run on ``pool``.
+        """
         texts = [f"{c.header()}\n{c.text}" if c.header() else c.text for c in chunks]
         sentences = [(row, a, b) for row, c in enumerate(chunks) for a, b in split_sentences(c.text)]
         sentence_texts = [chunks[row].text[a:b] for row, a, b in sentences]
-        encoder = self.encoder
-        batch = self.settings.batch_size
+
+        def lexical() -> list[list[str]]:
+            loading["tokenizer"].result()
+            return [tokenize(t) for t in texts]
+
+        def second() -> tuple[np.ndarray, np.ndarray]:
+            aux = loading["aux"].result()
+            if aux is None:
+                return np.zeros((len(texts), 0), np.float32), np.zeros((len(sentences), 0), np.float32)
+            return aux.encode_passages(texts), aux.encode_passages(sentence_texts)
+
+        tokens, aux_vectors = pool.submit(lexical), pool.submit(second)
+        encoder, batch = self.encoder, self.settings.batch_size
         vectors = encoder.encode_passages(texts, batch_size=batch, progress=progress)
         sentence_vectors = encoder.encode_passages(sentence_texts, batch_size=batch * 2, progress=progress)
-        aux = self.aux_encoder
-        aux_dim = aux.dim if aux is not None else 0
-        if aux is not None:
-            aux_vectors, aux_sentence_vectors = aux.encode_passages(texts), aux.encode_passages(sentence_texts)
-        else:
-            aux_vectors = np.zeros((len(texts), 0), np.float32)
-            aux_sentence_vectors = np.zeros((len(sentences), 0), np.float32)
+        chunk_aux, sentence_aux = aux_vectors.result()
         return Features(
             vectors=vectors,
-            tokens=[tokenize(t) for t in texts],
+            tokens=tokens.result(),
             sentences=np.array(sentences, dtype=np.int32).reshape(-1, 3),
             sentence_vectors=sentence_vectors.reshape(len(sentences), encoder.dim),
-            aux_vectors=aux_vectors.reshape(len(texts), aux_dim),
-            aux_sentence_vectors=aux_sentence_vectors.reshape(len(sentences), aux_dim),
+            aux_vectors=chunk_aux.reshape(len(texts), -1),
+            aux_sentence_vectors=sentence_aux.reshape(len(sentences), chunk_aux.shape[1]),
         )
 
     def _fresh_store(self) -> IndexStore:
@@ -218,9 +261,6 @@ class ReportQA:
             aux_model=aux.name if aux else "",
             aux_dim=aux.dim if aux else 0,
         )
-
-    def _existing_store_or_fresh(self) -> IndexStore:
-        return self._load_store() if self.has_index() else self._fresh_store()
 
     def add(self, paths: list[str | Path], replace: bool = False, progress: bool = False) -> BuildReport:
         """Copy files into the corpus (never overwriting a different file unless ``replace``) and index them."""
@@ -379,3 +419,20 @@ def safe_name(name: str) -> str:
     if not cleaned:
         raise ReportQAError(f"unusable file name {name!r}")
     return cleaned
+
+
+def _read_ahead(pool: ThreadPoolExecutor, read: Callable, items: Iterable[tuple]) -> Iterator[tuple[tuple, Future]]:
+    """(the first two fields of each item, ``read(*item)`` as a future) with the next item already being read."""
+    ahead = None
+    for item in items:
+        future = pool.submit(read, *item)
+        if ahead is not None:
+            yield ahead
+        ahead = (item[:2], future)
+    if ahead is not None:
+        yield ahead
+
+
+def _wait(futures: list[Future]) -> None:
+    for future in futures:
+        future.result()
