@@ -140,8 +140,9 @@ class DefaultEncoder:
             return vectors
         for_passages = prompt != "query: "
         runner = self._runner(for_passages)
-        # one thread: faster than its pool for these sizes, and no threads competing with the models
-        pieces = self._tokenizer.encode([prompt + " ".join(t.split()) for t in texts], num_threads=1)
+        # text by text: a list call costs ~0.13 ms more and lets go of the GIL, so a question's tokens
+        # could wait behind USE's question vector running beside it
+        pieces = [self._tokenizer.encode(prompt + " ".join(t.split())) for t in texts]
         encodings = [[self._bos, *ids[: self.max_tokens - 2], self._eos] for ids in pieces]
         order = sorted(range(len(texts)), key=lambda i: (-len(encodings[i]), i))
         if for_passages and runner.batch_tokens:

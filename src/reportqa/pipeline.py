@@ -221,7 +221,7 @@ class ReportQA:
     ) -> Features:
         """Everything retrieval needs for these chunks: vectors of chunks and sentences, BM25 tokens.
 
-        e5 runs one batch per core here while USE and Kiwi (one thread each, loaded by ``loading``)
+        e5 runs on every core here while USE and Kiwi (one thread each, loaded by ``loading``)
         run on ``pool``.
         """
         texts = [f"{c.header()}\n{c.text}" if c.header() else c.text for c in chunks]
