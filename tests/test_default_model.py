@@ -112,6 +112,16 @@ def test_int8_graph_agrees_with_the_float_model(encoder, model_cache, parity_tex
 
 
 @pytest.mark.slow
+def test_an_int8_vector_depends_on_its_own_text_only(encoder, parity_texts):
+    """Texts run one per run on several threads: the same vectors as one by one, in any order."""
+    texts = parity_texts[:40]
+    together = encoder.encode_passages(texts)
+    alone = np.vstack([encoder.encode_passages([t]) for t in texts])
+    reversed_order = encoder.encode_passages(texts[::-1])[::-1]
+    assert np.array_equal(together, alone) and np.array_equal(together, reversed_order)
+
+
+@pytest.mark.slow
 def test_sentencepiece_tokenizer_matches_the_tokenizers_json(model_cache, parity_texts):
     """Both runtimes tokenise with a sentencepiece model written from the same vocabulary: same ids."""
     import sentencepiece

@@ -5,6 +5,7 @@ The CLI, the web app and the batch runner are thin shells over this class.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -135,7 +136,7 @@ class ReportQA:
         with (
             self._write_lock,
             BuildLock(self.settings.index_dir),
-            ThreadPoolExecutor(max_workers=4, thread_name_prefix="reportqa-build") as pool,
+            _worker_pool(4, "reportqa-build") as pool,
         ):
             store = None if force or not self.has_index() else self._load_store()
             report = BuildReport()
@@ -431,6 +432,16 @@ def _read_ahead(pool: ThreadPoolExecutor, read: Callable, items: Iterable[tuple]
         ahead = (item[:2], future)
     if ahead is not None:
         yield ahead
+
+
+@contextlib.contextmanager
+def _worker_pool(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool whose queued work is dropped when the block ends early (an error, Ctrl-C)."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _wait(futures: list[Future]) -> None:
