@@ -51,9 +51,12 @@ def timed(command: list[str]) -> tuple[float, float, str]:
     done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr[-2000:]}")
-    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+(?:\.\d+)?)", done.stderr)
+    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", done.stderr).group(1)
+    wall = 0.0
+    for part in clock.split(":"):  # m:ss.ss, or h:mm:ss past an hour
+        wall = wall * 60 + float(part)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    return int(wall.group(1) or 0) * 60 + float(wall.group(2)), int(rss.group(1)) / 1024, done.stdout
+    return wall, int(rss.group(1)) / 1024, done.stdout
 
 
 def questions(shared: Path) -> list[str]:

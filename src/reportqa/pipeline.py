@@ -142,6 +142,7 @@ class ReportQA:
             report = BuildReport()
             seen: dict[str, Path] = {}
             loading: dict[str, Future] = {}
+            added: list[tuple[DocumentEntry, list[Chunk], Features]] = []
             new_files = self._new_files(store, seen, report)
             for (name, doc_id), reading in _read_ahead(pool, self._read_document, new_files):
                 loading = loading or {"encoder": pool.submit(lambda: self.encoder)}
@@ -156,10 +157,11 @@ class ReportQA:
                     report.skipped.append((name, str(e)))
                     continue
                 store = store or self._fresh_store()
-                self._add_document(store, name, doc_id, document, chunks, features)
+                added.append((self._entry(store, name, doc_id, document), chunks, features))
                 report.added.append(name)
             _wait(list(loading.values()))
             store = store or self._fresh_store()
+            store.add_documents(added)
             for doc_id, entry in list(store.documents.items()):
                 if doc_id not in seen:
                     store.remove_document(doc_id)
@@ -199,10 +201,11 @@ class ReportQA:
             raise DocumentError(f"{name}: no text to index")
         return document, chunks
 
-    def _add_document(
-        self, store: IndexStore, name: str, doc_id: str, document: Document, chunks: list[Chunk], features: Features
-    ) -> None:
-        entry = DocumentEntry(
+    def _entry(self, store: IndexStore, name: str, doc_id: str, document: Document) -> DocumentEntry:
+        """The index's record of a document; a text document's footnotes and references go to ``store``."""
+        if not document.paged:  # footnote and reference lines are only reliable in text documents, not PDF extracts
+            store.extras.setdefault("citations", {})[doc_id] = document_citations(document.text)
+        return DocumentEntry(
             doc_id=doc_id,
             path=name,
             title=document.title,
@@ -213,9 +216,6 @@ class ReportQA:
             added=time.strftime("%Y-%m-%dT%H:%M:%S"),
             meta=document.meta,
         )
-        store.add_document(entry, chunks, features)
-        if not document.paged:  # footnote and reference lines are only reliable in text documents, not PDF extracts
-            store.extras.setdefault("citations", {})[doc_id] = document_citations(document.text)
 
     def _features(
         self, chunks: list[Chunk], pool: ThreadPoolExecutor, loading: dict[str, Future], progress: bool

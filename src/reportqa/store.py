@@ -84,16 +84,18 @@ class Features:
             self.aux_sentence_vectors[sentence_keep],
         )
 
-    def extend(self, other: Features) -> Features:
-        shifted = other.sentences.copy()
-        shifted[:, 0] += len(self.vectors)
+    def extend(self, *others: Features) -> Features:
+        """These features followed by ``others``', each array concatenated once."""
+        parts = [self, *others]
+        offsets = np.cumsum([0, *(len(p.vectors) for p in parts[:-1])])
+        sentences = [p.sentences + np.array([offset, 0, 0], np.int32) for p, offset in zip(parts, offsets)]
         return Features(
-            np.vstack([self.vectors, other.vectors]),
-            self.tokens + other.tokens,
-            np.vstack([self.sentences, shifted]).astype(np.int32),
-            np.vstack([self.sentence_vectors, other.sentence_vectors]),
-            np.vstack([self.aux_vectors, other.aux_vectors]),
-            np.vstack([self.aux_sentence_vectors, other.aux_sentence_vectors]),
+            np.vstack([p.vectors for p in parts]),
+            [tokens for p in parts for tokens in p.tokens],
+            np.vstack(sentences).astype(np.int32),
+            np.vstack([p.sentence_vectors for p in parts]),
+            np.vstack([p.aux_vectors for p in parts]),
+            np.vstack([p.aux_sentence_vectors for p in parts]),
         )
 
 
@@ -149,13 +151,22 @@ class IndexStore:
 
     # --- editing -------------------------------------------------------------------------
     def add_document(self, entry: DocumentEntry, chunks: list[Chunk], features: Features) -> None:
-        if len(chunks) != len(features.vectors) or len(chunks) != len(features.tokens):
-            raise ValueError("one vector and one token list per chunk")
-        self.remove_document(entry.doc_id)
-        entry.chunk_ids = [c.chunk_id for c in chunks]
-        self.documents[entry.doc_id] = entry
-        self.chunks.extend(chunks)
-        self.features = self.features.extend(features)
+        self.add_documents([(entry, chunks, features)])
+
+    def add_documents(self, added: list[tuple[DocumentEntry, list[Chunk], Features]]) -> None:
+        """Append documents (replacing any of the same id); the arrays grow once for all of them,
+        where growing them per document would copy the whole index once per document."""
+        if len({entry.doc_id for entry, _, _ in added}) != len(added):
+            raise ValueError("a document added twice")
+        for entry, chunks, features in added:
+            if len(chunks) != len(features.vectors) or len(chunks) != len(features.tokens):
+                raise ValueError("one vector and one token list per chunk")
+            self.remove_document(entry.doc_id)
+        for entry, chunks, _ in added:
+            entry.chunk_ids = [c.chunk_id for c in chunks]
+            self.documents[entry.doc_id] = entry
+            self.chunks.extend(chunks)
+        self.features = self.features.extend(*(features for _, _, features in added))
         self._faiss = self._lexical = self._translator = self._citations = self._languages = self._spans = None
         self._ann = {}
 
