@@ -7,10 +7,11 @@ index and asks every question of the dev, dev_sources and own sets (p50/p95 of t
 
 ``--replicate R`` then writes an index of R copies of the built one (chunks, vectors, tokens
 and sentences repeated under new ids, no encoding) and measures queries on it: query cost
-depends on the index's shapes, not on its text, so this measures 10 × 10k = 100k chunks without
-the hours a CPU needs to embed them. Its build figures are not measured, only its queries.
+depends on the index's shapes, not on its text, so this measures a larger index without the
+time a CPU needs to embed it (a 100k-chunk build takes about 70 minutes on two cores). Its
+build figures are not measured, only its queries.
 
-    python bench/scale.py --chunks 10000 [--replicate 10] [--workdir DIR] [--shared ../shared]
+    python bench/scale.py --chunks 100000 [--replicate R] [--workdir DIR] [--shared ../shared]
 """
 
 from __future__ import annotations
