@@ -75,6 +75,19 @@ def test_remove_document_drops_its_rows(tmp_path):
     assert store.lexical().size == 2
 
 
+def test_documents_added_and_removed_together_keep_their_rows():
+    store, _ = _store(1, doc="d0")
+    parts = [_store(n, doc=f"d{n}", seed=n)[0] for n in (2, 3, 4)]
+    store.add_documents([(p.documents[f"d{n}"], p.chunks, p.features) for n, p in zip((2, 3, 4), parts)])
+    assert [c.doc_id for c in store.chunks] == ["d0"] + ["d2"] * 2 + ["d3"] * 3 + ["d4"] * 4
+    assert store.features.sentences[:, 0].tolist() == [row for row in range(10) for _ in range(2)]
+    store.remove_documents(["d0", "d3", "unknown"])
+    assert [c.doc_id for c in store.chunks] == ["d2"] * 2 + ["d4"] * 4 and sorted(store.documents) == ["d2", "d4"]
+    assert store.features.sentences[:, 0].tolist() == [row for row in range(6) for _ in range(2)]
+    assert np.array_equal(store.vectors, np.vstack([parts[0].vectors, parts[2].vectors]))
+    assert np.array_equal(store.features.aux_sentence_vectors[4:], parts[2].features.aux_sentence_vectors)
+
+
 def test_missing_index_is_a_clear_error(tmp_path):
     with pytest.raises(IndexMissingError, match="reportqa build"):
         IndexStore.load(tmp_path / "nothing")

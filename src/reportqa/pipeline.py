@@ -162,10 +162,9 @@ class ReportQA:
             _wait(list(loading.values()))
             store = store or self._fresh_store()
             store.add_documents(added)
-            for doc_id, entry in list(store.documents.items()):
-                if doc_id not in seen:
-                    store.remove_document(doc_id)
-                    report.removed.append(entry.path)
+            gone = [doc_id for doc_id in store.documents if doc_id not in seen]
+            report.removed += [store.documents[doc_id].path for doc_id in gone]
+            store.remove_documents(gone)
             if report.changed or force or not self.has_index():
                 store.save(self.settings.index_dir, ann_above=self.settings.ann_above)
             self._store = store

@@ -158,10 +158,10 @@ class IndexStore:
         where growing them per document would copy the whole index once per document."""
         if len({entry.doc_id for entry, _, _ in added}) != len(added):
             raise ValueError("a document added twice")
-        for entry, chunks, features in added:
+        for _, chunks, features in added:
             if len(chunks) != len(features.vectors) or len(chunks) != len(features.tokens):
                 raise ValueError("one vector and one token list per chunk")
-            self.remove_document(entry.doc_id)
+        self.remove_documents([entry.doc_id for entry, _, _ in added])
         for entry, chunks, _ in added:
             entry.chunk_ids = [c.chunk_id for c in chunks]
             self.documents[entry.doc_id] = entry
@@ -171,13 +171,19 @@ class IndexStore:
         self._ann = {}
 
     def remove_document(self, doc_id: str) -> None:
-        if doc_id not in self.documents:
+        self.remove_documents([doc_id])
+
+    def remove_documents(self, doc_ids: list[str]) -> None:
+        """Drop documents (unknown ids are ignored); the arrays shrink once for all of them."""
+        gone = {doc_id for doc_id in doc_ids if doc_id in self.documents}
+        if not gone:
             return
-        keep = np.array([c.doc_id != doc_id for c in self.chunks], dtype=bool)
+        keep = np.array([c.doc_id not in gone for c in self.chunks], dtype=bool)
         self.chunks = [c for c, k in zip(self.chunks, keep) if k]
         self.features = self.features.select(keep)
-        del self.documents[doc_id]
-        self.extras.get("citations", {}).pop(doc_id, None)
+        for doc_id in gone:
+            del self.documents[doc_id]
+            self.extras.get("citations", {}).pop(doc_id, None)
         self._faiss = self._lexical = self._translator = self._citations = self._languages = self._spans = None
         self._ann = {}
 
