@@ -98,6 +98,14 @@ def query_run(index: str, corpus: str, shared: str) -> dict:
     }
 
 
+def table_row(label: str, q: dict, build_cells: str, disk: float) -> str:
+    """One row of ``HEADER``: ``build_cells`` are the build s, chunks/s and build RSS columns."""
+    return (
+        f"| {label} | {q['chunks']} | {q['sentences']} | {build_cells} | {disk:.0f} | "
+        f"{q['open_and_first_s']:.1f} | {q['p50']:.1f} | {q['p95']:.1f} | {q['rss_mb']:.0f} |"
+    )
+
+
 def recall_line(recall: float, shared: Path) -> str:
     return (
         f"candidate search above {Settings().ann_above:,} chunks: recall@10 against scoring every chunk "
@@ -152,20 +160,14 @@ def main() -> None:
     print(f"SYNTHETIC corpus in {work}")
     print(HEADER)
     q = measure_queries(index, corpus, args.shared)
-    print(
-        f"| built | {built} | {q['sentences']} | {wall:.0f} | {built / wall:.1f} | {rss:.0f} | {disk_mb(index):.0f} | "
-        f"{q['open_and_first_s']:.1f} | {q['p50']:.1f} | {q['p95']:.1f} | {q['rss_mb']:.0f} |"
-    )
+    print(table_row("built", q, f"{wall:.0f} | {built / wall:.1f} | {rss:.0f}", disk_mb(index)))
     if q["recall@10"] is not None:
         print(f"\n{recall_line(q['recall@10'], args.shared)}")
     if args.replicate > 1:
         copies = work / f"index-x{args.replicate}"
         replicate(index, copies, args.replicate)
         q = measure_queries(copies, corpus, args.shared)
-        print(
-            f"| {args.replicate} copies | {q['chunks']} | {q['sentences']} | – | – | – | {disk_mb(copies):.0f} | "
-            f"{q['open_and_first_s']:.1f} | {q['p50']:.1f} | {q['p95']:.1f} | {q['rss_mb']:.0f} |"
-        )
+        print(table_row(f"{args.replicate} copies", q, "– | – | –", disk_mb(copies)))
         if q["recall@10"] is not None:
             print(f"\n{recall_line(q['recall@10'], args.shared)} (copies: a lower bound)")
 

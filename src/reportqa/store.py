@@ -167,8 +167,7 @@ class IndexStore:
             self.documents[entry.doc_id] = entry
             self.chunks.extend(chunks)
         self.features = self.features.extend(*(features for _, _, features in added))
-        self._faiss = self._lexical = self._translator = self._citations = self._languages = self._spans = None
-        self._ann = {}
+        self._forget_derived()
 
     def remove_document(self, doc_id: str) -> None:
         self.remove_documents([doc_id])
@@ -184,6 +183,10 @@ class IndexStore:
         for doc_id in gone:
             del self.documents[doc_id]
             self.extras.get("citations", {}).pop(doc_id, None)
+        self._forget_derived()
+
+    def _forget_derived(self) -> None:
+        """Drop what is built from the chunks on first use; it is rebuilt for the new rows."""
         self._faiss = self._lexical = self._translator = self._citations = self._languages = self._spans = None
         self._ann = {}
 
