@@ -102,13 +102,26 @@ def test_int8_graph_agrees_with_the_float_model(encoder, model_cache, parity_tex
     float_model = load_encoder(cache_dir=str(model_cache), backend="torch")
     passages = (encoder.encode_passages(parity_texts) * float_model.encode_passages(parity_texts)).sum(axis=1)
     queries = (encoder.encode_queries(MIXED_TEXTS) * float_model.encode_queries(MIXED_TEXTS)).sum(axis=1)
-    assert passages.mean() >= 0.99 and passages.min() >= 0.98
-    assert queries.mean() >= 0.99 and queries.min() >= 0.98
+    # measured 0.9980 / 0.9972 and 0.9982 / 0.9976; with layer 4's feed-forward output in int8 too the
+    # passages' minimum was 0.991
+    assert passages.mean() >= 0.997 and passages.min() >= 0.995
+    assert queries.mean() >= 0.997 and queries.min() >= 0.995
     # the nearest passage of each text is itself under both runtimes
     vectors = encoder.encode_passages(parity_texts)
     assert (
         (vectors @ float_model.encode_passages(parity_texts).T).argmax(axis=1) == np.arange(len(parity_texts))
     ).all()
+
+
+@pytest.mark.slow
+def test_only_the_sensitive_matmul_stays_float(encoder, model_cache):
+    import onnx
+
+    from reportqa.default_model import FLOAT_MATMULS, ensure_onnx_model
+
+    graph = onnx.load(str(ensure_onnx_model(model_cache) / "model.onnx"), load_external_data=False).graph
+    assert sorted(n.name for n in graph.node if n.op_type == "MatMul") == sorted(FLOAT_MATMULS)
+    assert sum(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in graph.node) == 35
 
 
 @pytest.mark.slow
