@@ -122,6 +122,7 @@ def test_only_the_sensitive_matmul_stays_float(encoder, model_cache):
     graph = onnx.load(str(ensure_onnx_model(model_cache) / "model.onnx"), load_external_data=False).graph
     assert sorted(n.name for n in graph.node if n.op_type == "MatMul") == sorted(FLOAT_MATMULS)
     assert sum(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in graph.node) == 35
+    assert not [n for n in graph.node if n.op_type == "SkipLayerNormalization"]  # written out as plain ops
 
 
 @pytest.mark.slow

