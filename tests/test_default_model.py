@@ -102,10 +102,9 @@ def test_int8_graph_agrees_with_the_float_model(encoder, model_cache, parity_tex
     float_model = load_encoder(cache_dir=str(model_cache), backend="torch")
     passages = (encoder.encode_passages(parity_texts) * float_model.encode_passages(parity_texts)).sum(axis=1)
     queries = (encoder.encode_queries(MIXED_TEXTS) * float_model.encode_queries(MIXED_TEXTS)).sum(axis=1)
-    # measured 0.9980 / 0.9972 and 0.9982 / 0.9976; with layer 4's feed-forward output in int8 too the
-    # passages' minimum was 0.991
-    assert passages.mean() >= 0.997 and passages.min() >= 0.995
-    assert queries.mean() >= 0.997 and queries.min() >= 0.995
+    # with one int8 scale per run for all tokens, the passages' mean was 0.997 and their minimum 0.991
+    assert passages.mean() >= 0.999 and passages.min() >= 0.997
+    assert queries.mean() >= 0.999 and queries.min() >= 0.997
     # the nearest passage of each text is itself under both runtimes
     vectors = encoder.encode_passages(parity_texts)
     assert (
@@ -114,15 +113,17 @@ def test_int8_graph_agrees_with_the_float_model(encoder, model_cache, parity_tex
 
 
 @pytest.mark.slow
-def test_only_the_sensitive_matmul_stays_float(encoder, model_cache):
+def test_the_int8_graph_has_the_expected_shape(encoder, model_cache):
     import onnx
 
-    from reportqa.default_model import FLOAT_MATMULS, ensure_onnx_model
+    from reportqa.default_model import ensure_onnx_model
 
     graph = onnx.load(str(ensure_onnx_model(model_cache) / "model.onnx"), load_external_data=False).graph
-    assert sorted(n.name for n in graph.node if n.op_type == "MatMul") == sorted(FLOAT_MATMULS)
-    assert sum(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in graph.node) == 35
-    assert not [n for n in graph.node if n.op_type == "SkipLayerNormalization"]  # written out as plain ops
+    ops = [n.op_type for n in graph.node]
+    assert "MatMul" not in ops  # every matmul is int8
+    # 12 layers × (attention output + 2 feed-forward matmuls, each run on inner and end tokens)
+    assert sum(op in ("MatMulInteger", "DynamicQuantizeMatMul") for op in ops) == 12 * (1 + 2 * 2)
+    assert "SkipLayerNormalization" not in ops  # written out as plain ops
 
 
 @pytest.mark.slow
