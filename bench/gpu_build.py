@@ -37,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
+from scale import disk_mb  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 from reportqa.config import Settings  # noqa: E402
@@ -176,11 +177,10 @@ def full_build(corpus: Path, index: Path, cache: Path, timeout: float) -> dict:
     if done.returncode != 0:
         raise SystemExit(f"build failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    version = (index / "current").resolve()
     return result | {
         "wall_s": wall,
         "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-        "disk_mb": sum(f.stat().st_size for f in version.iterdir()) / 1e6,
+        "disk_mb": disk_mb(index),
         "gpu_mib": sampler.memory,
         "gpu_busy": float(np.mean(sampler.utilisation)) if sampler.utilisation else 0.0,
     }

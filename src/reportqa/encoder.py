@@ -126,7 +126,7 @@ class DefaultEncoder:
         return "cuda" if cuda_available() else "cpu"
 
     def _runner(self, for_passages: bool):
-        if self._int8 is not None and not (for_passages and cuda_available()):
+        if self._int8 is not None and not (for_passages and self.passage_device == "cuda"):
             return self._int8
         with self._runner_lock:
             if self._float is None:

@@ -87,16 +87,19 @@ class ReportQA:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            cache = str(self.settings.cache_dir) if self.settings.cache_dir else None
-            self._encoder = load_encoder(self.settings.model, cache, self.settings.encoder_backend)
+            self._encoder = load_encoder(self.settings.model, self._model_cache, self.settings.encoder_backend)
         return self._encoder
 
     @property
     def aux_encoder(self) -> Encoder | None:
         if self._aux_encoder is None:
-            cache = str(self.settings.cache_dir) if self.settings.cache_dir else None
-            self._aux_encoder = load_aux_encoder(self.settings.second_encoder, cache)
+            self._aux_encoder = load_aux_encoder(self.settings.second_encoder, self._model_cache)
         return self._aux_encoder
+
+    @property
+    def _model_cache(self) -> str | None:
+        """The model cache as the cached loaders key it (a string, or None for the default)."""
+        return str(self.settings.cache_dir) if self.settings.cache_dir else None
 
     @property
     def aux_model_name(self) -> str:
