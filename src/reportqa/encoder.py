@@ -150,7 +150,9 @@ class DefaultEncoder:
         # could wait behind USE's question vector running beside it
         pieces = [self._tokenizer.encode(prompt + " ".join(t.split())) for t in texts]
         encodings = [[self._bos, *ids[: self.max_tokens - 2], self._eos] for ids in pieces]
-        order = sorted(range(len(texts)), key=lambda i: (-len(encodings[i]), i))
+        first = {}  # a text that repeats (a sentence in two overlapping chunks) is embedded once
+        twin = [first.setdefault(tuple(ids), i) for i, ids in enumerate(encodings)]
+        order = sorted(first.values(), key=lambda i: (-len(encodings[i]), i))
         if for_passages and runner.batch_tokens:
             sizes = _token_batches([len(encodings[i]) for i in order], runner.batch_tokens)
         else:  # one text per run (see _OnnxRunner); questions always, so an answer never depends on batch-mates
@@ -173,10 +175,11 @@ class DefaultEncoder:
                 for _ in _progress(pool.map(embed, batches), len(batches), progress, unit="text"):
                     pass
         else:
-            for rows in _in_batches(batches, progress, pause=for_passages):
+            # only the locked float model makes a question wait; int8 runs overlap, and a pause per text
+            # would add 5 ms to each of a one-core machine's passages
+            for rows in _in_batches(batches, progress, pause=for_passages and runner.batch_tokens is not None):
                 embed(rows)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        return _normalise(vectors[twin])
 
 
 class _OnnxRunner:
@@ -382,8 +385,35 @@ class UniversalSentenceEncoder:
                 vectors = np.asarray(self._model.encode(cleaned), dtype=np.float32)
             else:
                 vectors = self._encode_parallel(cleaned, workers)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        return _normalise(vectors)
+
+    def encode_passages_with_spans(
+        self, texts: list[str], spans: list[tuple[int, int, int]], workers: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors of ``texts`` and of the spans ``(row, start, end)`` within them, from one pass (``use_spans``)."""
+        from threadpoolctl import threadpool_limits
+
+        from .use_spans import encode_with_spans
+
+        workers = max(1, min(workers, len(texts) // self.min_texts_per_worker))
+        slices = [np.arange(start, len(texts), workers) for start in range(workers)]  # interleaved: even lengths
+
+        def part(rows: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+            local = {int(row): i for i, row in enumerate(rows)}
+            mine = [j for j, (row, _, _) in enumerate(spans) if row in local]
+            own_spans = [(local[spans[j][0]], spans[j][1], spans[j][2]) for j in mine]
+            return encode_with_spans(self._model, [texts[r] for r in rows], own_spans), mine
+
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        span_vectors = np.zeros((len(spans), self.dim), dtype=np.float32)
+        with (
+            self._lock,
+            threadpool_limits(1, user_api="blas"),
+            ThreadPoolExecutor(workers, thread_name_prefix="reportqa-use") as pool,
+        ):
+            for rows, ((own, own_spans), mine) in zip(slices, pool.map(part, slices)):
+                vectors[rows], span_vectors[mine] = own, own_spans
+        return _normalise(vectors), _normalise(span_vectors)
 
     min_texts_per_worker = 8  # a text takes 1.5–5 ms, a thread's start about 0.05 ms
 
@@ -401,6 +431,10 @@ class UniversalSentenceEncoder:
             for rows, part in zip(slices, pool.map(lambda rows: self._model.encode(texts[rows]), slices)):
                 vectors[rows] = part
         return vectors
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def _uncompressed_copy(weights: Path, cache_dir: Path | None) -> Path:

@@ -239,6 +239,10 @@ class ReportQA:
             if aux is None:
                 return np.zeros((len(texts), 0), np.float32), np.zeros((len(sentences), 0), np.float32)
             workers = passage_workers(self.encoder)
+            if hasattr(aux, "encode_passages_with_spans"):  # sentences pooled from their chunk's pass
+                header = [len(text) - len(chunk.text) for text, chunk in zip(texts, chunks)]
+                spans = [(row, a + header[row], b + header[row]) for row, a, b in sentences]
+                return aux.encode_passages_with_spans(texts, spans, workers=workers)
             return aux.encode_passages(texts, workers=workers), aux.encode_passages(sentence_texts, workers=workers)
 
         tokens, aux_vectors = pool.submit(lexical), pool.submit(second)
