@@ -56,7 +56,7 @@ def _encode_group(backend, texts: list[str], text_spans: list[list[tuple[int, in
     starts = np.zeros(len(ids), dtype=np.int64)
     np.cumsum(lens[:-1], out=starts[1:])
     features = token_features(backend, ids, starts, lens)
-    vectors = pool(backend, np.add.reduceat(features, starts, axis=0), lens)
+    vectors = head(backend, np.add.reduceat(features, starts, axis=0), lens)
     # a span: its pieces (after the text's first token) with the text's first and last token
     gather: list[int] = []
     counts: list[int] = []
@@ -68,7 +68,7 @@ def _encode_group(backend, texts: list[str], text_spans: list[list[tuple[int, in
         return vectors, np.zeros((0, vectors.shape[1]), np.float32)
     offsets = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=offsets[1:])
-    return vectors, pool(backend, np.add.reduceat(features[np.asarray(gather)], offsets, axis=0), np.asarray(counts))
+    return vectors, head(backend, np.add.reduceat(features[np.asarray(gather)], offsets, axis=0), np.asarray(counts))
 
 
 def _tokens_with_ranges(sp, text: str, spans: list[tuple[int, int]]) -> tuple[list[int], list[tuple[int, int]]]:
@@ -144,7 +144,7 @@ def token_features(backend, ids: list[list[int]], starts: np.ndarray, lens: np.n
     return features
 
 
-def pool(backend, sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def head(backend, sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """The head: summed token features of ``counts`` tokens each → vectors (unnormalised)."""
     mean = sums @ backend.cnn_W
     n = np.asarray(counts, dtype=np.float32)
