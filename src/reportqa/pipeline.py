@@ -166,6 +166,7 @@ class ReportQA:
             _wait(list(loading.values()))
             store = store or self._fresh_store()
             store.add_documents(added)
+            added.clear()  # the store holds the features concatenated: the per-document copies can go before saving
             gone = [doc_id for doc_id in store.documents if doc_id not in seen]
             report.removed += [store.documents[doc_id].path for doc_id in gone]
             store.remove_documents(gone)
