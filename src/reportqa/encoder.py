@@ -12,10 +12,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from .default_model import DEFAULT_MODEL_NAME, TOKENIZER_MODEL, ensure_default_m
 from .errors import ModelError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Encoder(Protocol):
@@ -391,46 +392,54 @@ class UniversalSentenceEncoder:
         self, texts: list[str], spans: list[tuple[int, int, int]], workers: int = 1
     ) -> tuple[np.ndarray, np.ndarray]:
         """Vectors of ``texts`` and of the spans ``(row, start, end)`` within them, from one pass (``use_spans``)."""
-        from threadpoolctl import threadpool_limits
-
         from .use_spans import encode_with_spans
-
-        workers = max(1, min(workers, len(texts) // self.min_texts_per_worker))
-        slices = [np.arange(start, len(texts), workers) for start in range(workers)]  # interleaved: even lengths
-
-        def part(rows: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-            local = {int(row): i for i, row in enumerate(rows)}
-            mine = [j for j, (row, _, _) in enumerate(spans) if row in local]
-            own_spans = [(local[spans[j][0]], spans[j][1], spans[j][2]) for j in mine]
-            return encode_with_spans(self._model, [texts[r] for r in rows], own_spans), mine
 
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         span_vectors = np.zeros((len(spans), self.dim), dtype=np.float32)
-        with (
-            self._lock,
-            threadpool_limits(1, user_api="blas"),
-            ThreadPoolExecutor(workers, thread_name_prefix="reportqa-use") as pool,
-        ):
-            for rows, ((own, own_spans), mine) in zip(slices, pool.map(part, slices)):
+        if not texts:
+            return vectors, span_vectors
+        span_rows = np.array([row for row, _, _ in spans], dtype=np.int64)
+
+        def part(rows: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+            mine = np.flatnonzero(np.isin(span_rows, rows))
+            local = np.searchsorted(rows, span_rows[mine])  # the span's row among this part's texts
+            own_spans = [(int(row), spans[j][1], spans[j][2]) for row, j in zip(local, mine)]
+            return mine, encode_with_spans(self._model, [texts[r] for r in rows], own_spans)
+
+        workers = max(1, min(workers, len(texts) // self.min_texts_per_worker))
+        with self._lock:
+            for rows, (mine, (own, own_spans)) in self._in_threads(len(texts), workers, part):
                 vectors[rows], span_vectors[mine] = own, own_spans
         return _normalise(vectors), _normalise(span_vectors)
 
     min_texts_per_worker = 8  # a text takes 1.5–5 ms, a thread's start about 0.05 ms
 
     def _encode_parallel(self, texts: list[str], workers: int) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+
+        def part(rows: np.ndarray) -> np.ndarray:
+            return self._model.encode([texts[r] for r in rows])
+
+        for rows, own in self._in_threads(len(texts), workers, part):
+            vectors[rows] = own
+        return vectors
+
+    @staticmethod
+    def _in_threads(count: int, workers: int, work: Callable[[np.ndarray], T]) -> list[tuple[np.ndarray, T]]:
+        """``work`` on every ``workers``-th of ``count`` rows (interleaved: even lengths), one thread each.
+
+        BLAS is held to one thread per worker for the whole call: the backend's own per-call limit
+        would be restored to the machine's default by the first worker to finish, oversubscribing
+        the rest.
+        """
         from threadpoolctl import threadpool_limits
 
-        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        slices = [slice(start, None, workers) for start in range(workers)]  # interleaved: even lengths
-        # one BLAS thread per worker for the whole call: the backend's own per-call limit would be
-        # restored to the machine's default by the first worker to finish, oversubscribing the rest
+        slices = [np.arange(start, count, workers) for start in range(workers)]
         with (
             threadpool_limits(1, user_api="blas"),
             ThreadPoolExecutor(workers, thread_name_prefix="reportqa-use") as pool,
         ):
-            for rows, part in zip(slices, pool.map(lambda rows: self._model.encode(texts[rows]), slices)):
-                vectors[rows] = part
-        return vectors
+            return list(zip(slices, pool.map(work, slices)))
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
