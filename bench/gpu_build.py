@@ -136,15 +136,19 @@ def e5_speeds(corpus: Path, documents: int, cache: Path) -> list[str]:
 
 
 class GpuSampler(threading.Thread):
-    """Peak memory (MiB) and mean utilisation (%) of the GPU, read by ``nvidia-smi`` every half second."""
+    """Every half second: the GPU's memory (MiB) and utilisation (%) from ``nvidia-smi``, and the
+    resident memory (MB) of a process and all its descendants (the build and its worker processes)."""
 
     def __init__(self):
         super().__init__(daemon=True)
-        self.memory, self.utilisation, self._done = 0, [], threading.Event()
+        self.memory, self.utilisation, self.tree_rss_mb, self.pid = 0, [], 0.0, 0
+        self._done = threading.Event()
 
     def run(self) -> None:
         query = ["nvidia-smi", "--query-gpu=memory.used,utilization.gpu", "--format=csv,noheader,nounits"]
         while not self._done.wait(0.5):
+            if self.pid:
+                self.tree_rss_mb = max(self.tree_rss_mb, tree_rss_mb(self.pid))
             try:
                 used, busy = subprocess.run(query, capture_output=True, text=True).stdout.split(",")[:2]
             except (OSError, ValueError):
@@ -157,29 +161,64 @@ class GpuSampler(threading.Thread):
         self.join()
 
 
-def full_build(corpus: Path, index: Path, cache: Path, timeout: float) -> dict:
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants, from /proc (0 where it cannot be read)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        pending += [int(child) for child in children]
+    return total / 1024
+
+
+def full_build(corpus: Path, index: Path, cache: Path, timeout: float, processes: int | None, profile: bool) -> dict:
     """A from-nothing build in a fresh process, as ``reportqa build`` runs it."""
     shutil.rmtree(index, ignore_errors=True)
     code = (
-        "import json, sys; from pathlib import Path; from reportqa import ReportQA;"
-        "r = ReportQA(index_dir=Path(sys.argv[1]), corpus_dir=Path(sys.argv[2])).build();"
+        "import json, sys, logging, cProfile, pstats, io; from pathlib import Path; from reportqa import ReportQA;"
+        "logging.basicConfig(level=logging.INFO, format='%(name)s: %(message)s', stream=sys.stderr);"
+        "qa = ReportQA(index_dir=Path(sys.argv[1]), corpus_dir=Path(sys.argv[2]));"
+        "profile = cProfile.Profile() if sys.argv[3] == '1' else None; profile and profile.enable();"
+        "r = qa.build(); profile and profile.disable();"
+        "out = io.StringIO(); profile and pstats.Stats(profile, stream=out).sort_stats('tottime').print_stats(30);"
+        "print(out.getvalue(), file=sys.stderr);"
         "print(json.dumps({'chunks': r.chunks, 'added': len(r.added), 'skipped': len(r.skipped)}))"
     )
     env = dict(os.environ, REPORTQA_CACHE=str(cache), REPORTQA_ENCODER_BACKEND="torch")
+    if processes is not None:
+        env["REPORTQA_BUILD_PROCESSES"] = str(processes)
     sampler = GpuSampler()
     sampler.start()
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(index), str(corpus)], capture_output=True, text=True, env=env, timeout=timeout
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(index), str(corpus), "1" if profile else "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
+    sampler.pid = child.pid
+    try:
+        stdout, stderr = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        sampler.stop()
+        raise SystemExit(f"the build did not finish within {timeout:.0f} s") from None
     wall = time.perf_counter() - started
     sampler.stop()
-    if done.returncode != 0:
-        raise SystemExit(f"build failed:\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if child.returncode != 0:
+        raise SystemExit(f"build failed:\n{stderr[-3000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    print("\n".join(line for line in stderr.splitlines() if line.strip() and "Warning" not in line)[-6000:], flush=True)
     return result | {
         "wall_s": wall,
         "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "tree_rss_mb": sampler.tree_rss_mb,
         "disk_mb": disk_mb(index),
         "gpu_mib": sampler.memory,
         "gpu_busy": float(np.mean(sampler.utilisation)) if sampler.utilisation else 0.0,
@@ -207,6 +246,8 @@ def main() -> None:
     parser.add_argument("--e5-docs", type=int, default=0, help="documents for the e5-only speeds (0: skip)")
     parser.add_argument("--no-build", action="store_true", help="stop after the e5-only speeds")
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--processes", type=int, default=None, help="REPORTQA_BUILD_PROCESSES for the build")
+    parser.add_argument("--profile", action="store_true", help="print the build process's main-thread profile")
     args = parser.parse_args()
     if args.write_assets:
         write_assets(args.write_assets, args.cache)
@@ -226,14 +267,17 @@ def main() -> None:
         e5_speeds(corpus, args.e5_docs, cache)
     if args.no_build:
         return
-    built = full_build(corpus, index, cache, args.timeout)
-    print("\n| build | documents | chunks | wall s | chunks/s | peak RSS MB | disk MB | GPU MiB | GPU busy % |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    built = full_build(corpus, index, cache, args.timeout, args.processes, args.profile)
+    print(
+        "\n| build | documents | chunks | wall s | chunks/s | peak RSS MB, largest process | peak RSS MB, all "
+        "processes | disk MB | GPU MiB | GPU busy % |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     where = "the GPU" if built["gpu_mib"] else "the CPU"
     print(
         f"| full build, e5 on {where} | {built['added']} | {built['chunks']} | {built['wall_s']:.0f} | "
-        f"{built['chunks'] / built['wall_s']:.1f} | {built['rss_mb']:.0f} | {built['disk_mb']:.0f} | "
-        f"{built['gpu_mib']} | {built['gpu_busy']:.0f} |"
+        f"{built['chunks'] / built['wall_s']:.1f} | {built['rss_mb']:.0f} | {built['tree_rss_mb']:.0f} | "
+        f"{built['disk_mb']:.0f} | {built['gpu_mib']} | {built['gpu_busy']:.0f} |"
     )
 
 

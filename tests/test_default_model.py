@@ -175,6 +175,15 @@ def test_token_batches_end_where_padding_would_grow():
     assert _token_batches([100, 50, 50, 50, 50], 2048) == [3, 2]
 
 
+def test_token_batches_fill_the_budget_where_padding_is_cheap():
+    from reportqa.encoder import _token_batches
+
+    # a GPU's runner asks for batches of at least its whole budget: only the budget ends one
+    lengths = [120, 100, 90, 60, 40, 30, 30, 20, 12, 12]
+    assert _token_batches(lengths, 2048, min_tokens=2048) == [10]
+    assert _token_batches(lengths, 480, min_tokens=480) == [4, 6]
+
+
 @pytest.mark.slow
 def test_converted_folder_is_a_plain_sentence_transformer(model_cache):
     from sentence_transformers import SentenceTransformer

@@ -22,6 +22,8 @@ _DESCRIPTIONS = {
     "top_k": "passages returned per question",
     "batch_size": "texts per encoder batch while indexing, for a model loaded by name (the default model "
     "batches by tokens)",
+    "build_processes": "worker processes for USE and Kiwi during a build (-1: one per core, less one, when e5 "
+    "embeds on a GPU, else none; 0: none, they run on threads beside e5)",
     "max_file_mb": "documents larger than this are skipped with a reason",
     "ann_above": "above this many chunks, e5 and USE scores are computed for FAISS IVF candidates (nearest chunks "
     "and sentences, plus BM25's best) instead of for every chunk and sentence",
@@ -50,6 +52,7 @@ class Settings:
     chunk_overlap: int = 60
     top_k: int = 5
     batch_size: int = 16
+    build_processes: int = -1
     max_file_mb: float = 30.0
     ann_above: int = 30_000
     second_encoder: str = "use-multilingual-v3"
@@ -104,6 +107,8 @@ class Settings:
             raise ValueError(f"chunk_overlap must be in [0, chunk_size), got {self.chunk_overlap}")
         if self.encoder_backend not in ("onnx-int8", "torch"):
             raise ValueError(f"encoder_backend must be 'onnx-int8' or 'torch', got '{self.encoder_backend}'")
+        if self.build_processes < -1:
+            raise ValueError(f"build_processes must be -1 (automatic), 0 or more, got {self.build_processes}")
         if self.top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {self.top_k}")
 

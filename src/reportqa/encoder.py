@@ -155,7 +155,8 @@ class DefaultEncoder:
         twin = [first.setdefault(tuple(ids), i) for i, ids in enumerate(encodings)]
         order = sorted(first.values(), key=lambda i: (-len(encodings[i]), i))
         if for_passages and runner.batch_tokens:
-            sizes = _token_batches([len(encodings[i]) for i in order], runner.batch_tokens)
+            lengths = [len(encodings[i]) for i in order]
+            sizes = _token_batches(lengths, runner.batch_tokens, min_tokens=runner.min_tokens)
         else:  # one text per run (see _OnnxRunner); questions always, so an answer never depends on batch-mates
             sizes = [1] * len(order)
 
@@ -166,8 +167,7 @@ class DefaultEncoder:
             for j, row in enumerate(rows):
                 ids[j, : len(encodings[row])] = encodings[row]
                 mask[j, : len(encodings[row])] = 1
-            states = runner(ids, mask)
-            vectors[rows] = np.einsum("btd,bt->bd", states, mask.astype(np.float32)) / mask.sum(axis=1, keepdims=True)
+            vectors[rows] = runner(ids, mask)
 
         batches = _split(order, sizes)
         workers = min(runner.workers, len(batches))
@@ -176,15 +176,16 @@ class DefaultEncoder:
                 for _ in _progress(pool.map(embed, batches), len(batches), progress, unit="text"):
                     pass
         else:
-            # only the locked float model makes a question wait; int8 runs overlap, and a pause per text
-            # would add 5 ms to each of a one-core machine's passages
-            for rows in _in_batches(batches, progress, pause=for_passages and runner.batch_tokens is not None):
+            # a question waits only where it runs on the locked float model too; int8 runs overlap, and a
+            # pause per text would add 5 ms to each of a one-core machine's passages
+            shared = for_passages and runner.batch_tokens is not None and runner is self._runner(for_passages=False)
+            for rows in _in_batches(batches, progress, pause=shared):
                 embed(rows)
         return _normalise(vectors[twin])
 
 
 class _OnnxRunner:
-    """The int8 graph on onnxruntime's CPU provider: token states of a padded batch.
+    """The int8 graph on onnxruntime's CPU provider: mean-pooled token states of a padded batch.
 
     Runs are single-threaded and may overlap (an onnxruntime session is safe to run from several
     threads), so ``workers`` batches go at once, one per core.
@@ -206,11 +207,16 @@ class _OnnxRunner:
         self.workers = max(1, min(os.cpu_count() or 1, 8))
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        states = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return np.einsum("btd,bt->bd", states, mask.astype(np.float32)) / mask.sum(axis=1, keepdims=True)
 
 
 class _TorchRunner:
-    """The float32 model on PyTorch (CUDA when available): token states of a padded batch."""
+    """The float32 model on PyTorch (CUDA when available): mean-pooled token states of a padded batch.
+
+    Pooling runs where the model does, so that a batch's vectors, not its token states (a hundred
+    times as many numbers), come back to the host.
+    """
 
     def __init__(self, folder: Path):
         import torch
@@ -219,6 +225,10 @@ class _TorchRunner:
         self._torch = torch
         self.device = _best_device()
         self.batch_tokens = 64 * 512 if self.device == "cuda" else 2048
+        # on a GPU a forward pass costs ~12 ms of Python and kernel launches whatever its size
+        # (profiled on an H100), so batches fill the budget; on a CPU padding is work, so a batch
+        # ends where it would grow
+        self.min_tokens = self.batch_tokens if self.device == "cuda" else 256
         self._model = AutoModel.from_pretrained(str(folder), add_pooling_layer=False).eval().to(self.device)
         self._lock = threading.Lock()
         self.workers = 1  # torch splits a batch across the cores (or the GPU) itself
@@ -226,10 +236,10 @@ class _TorchRunner:
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         torch = self._torch
         with self._lock, torch.inference_mode():  # torch modules are not re-entrant across threads
-            out = self._model(
-                input_ids=torch.from_numpy(ids).to(self.device), attention_mask=torch.from_numpy(mask).to(self.device)
-            )
-            return out.last_hidden_state.float().cpu().numpy()
+            ids_on, mask_on = torch.from_numpy(ids).to(self.device), torch.from_numpy(mask).to(self.device)
+            states = self._model(input_ids=ids_on, attention_mask=mask_on).last_hidden_state.float()
+            weights = mask_on.unsqueeze(-1).float()
+            return ((states * weights).sum(dim=1) / weights.sum(dim=1)).cpu().numpy()
 
 
 def passage_workers(encoder: Encoder) -> int:

@@ -29,6 +29,7 @@ from .errors import DocumentError, QuestionError, ReportQAError
 from .lexical import load_tokenizer, tokenize
 from .records import Answer, Chunk, Document
 from .retrieve import Retriever
+from .side_processes import SidePool, auto_processes
 from .store import BuildLock, DocumentEntry, Features, IndexStore, read_manifest
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class ReportQA:
         )
         self._encoder = encoder
         self._aux_encoder = aux_encoder
+        self._aux_given = aux_encoder is not None
         self._store: IndexStore | None = None
         self._write_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -134,19 +136,21 @@ class ReportQA:
 
         The stages overlap: e5 loads while the first new document is read, the next document is
         read and chunked while the current one is embedded, and USE and the BM25 tokenizer load
-        and run beside e5.
+        and run beside e5 — in worker processes when e5 runs on a GPU, so that the cores keep up.
         """
         started = time.perf_counter()
         with (
             self._write_lock,
             BuildLock(self.settings.index_dir),
             _worker_pool(4, "reportqa-build") as pool,
+            contextlib.ExitStack() as stack,
         ):
             store = None if force or not self.has_index() else self._load_store()
             report = BuildReport()
             seen: dict[str, Path] = {}
             loading: dict[str, Future] = {}
-            added: list[tuple[DocumentEntry, list[Chunk], Features]] = []
+            side: SidePool | None = None
+            added: list[tuple[DocumentEntry, list[Chunk], Callable[[], Features]]] = []
             new_files = self._new_files(store, seen, report)
             for (name, doc_id), reading in _read_ahead(pool, self._read_document, new_files):
                 loading = loading or {"encoder": pool.submit(lambda: self.encoder)}
@@ -154,8 +158,11 @@ class ReportQA:
                     document, chunks = reading.result()
                     loading["encoder"].result()
                     if "aux" not in loading:  # second: they run beside e5, which has the cores first
-                        loading.update(aux=pool.submit(lambda: self.aux_encoder), tokenizer=pool.submit(load_tokenizer))
-                    features = self._features(chunks, pool, loading, progress)
+                        side = self._side_processes(stack)
+                        loading["aux"] = pool.submit(lambda: self.aux_encoder)
+                        if side is None:
+                            loading["tokenizer"] = pool.submit(load_tokenizer)
+                    features = self._features(chunks, pool, loading, side, progress)
                 except DocumentError as e:
                     logger.warning("skipped %s", e)
                     report.skipped.append((name, str(e)))
@@ -165,7 +172,7 @@ class ReportQA:
                 report.added.append(name)
             _wait(list(loading.values()))
             store = store or self._fresh_store()
-            store.add_documents(added)
+            store.add_documents([(entry, chunks, features()) for entry, chunks, features in added])
             added.clear()  # the store holds the features concatenated: the per-document copies can go before saving
             gone = [doc_id for doc_id in store.documents if doc_id not in seen]
             report.removed += [store.documents[doc_id].path for doc_id in gone]
@@ -176,6 +183,14 @@ class ReportQA:
         report.chunks = len(store.chunks)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _side_processes(self, stack: contextlib.ExitStack) -> SidePool | None:
+        """Worker processes for USE and Kiwi (see ``side_processes``), or None to run them on threads here."""
+        gpu = getattr(self.encoder, "passage_device", "cpu") == "cuda"
+        processes = auto_processes(self.settings.build_processes, gpu)
+        if processes == 0 or self._aux_given:  # an encoder object handed in cannot be loaded by name there
+            return None
+        return stack.enter_context(SidePool(processes, self.settings.second_encoder, self._model_cache))
 
     def _new_files(self, store: IndexStore | None, seen: dict[str, Path], report: BuildReport) -> Iterator[tuple]:
         """(name, sha256, path, bytes) of each corpus file the index lacks; unchanged and unreadable ones are noted."""
@@ -222,14 +237,22 @@ class ReportQA:
         )
 
     def _features(
-        self, chunks: list[Chunk], pool: ThreadPoolExecutor, loading: dict[str, Future], progress: bool
-    ) -> Features:
+        self,
+        chunks: list[Chunk],
+        pool: ThreadPoolExecutor,
+        loading: dict[str, Future],
+        side: SidePool | None,
+        progress: bool,
+    ) -> Callable[[], Features]:
         """Everything retrieval needs for these chunks: vectors of chunks and sentences, BM25 tokens.
 
-        e5 runs on every core here (or on the GPU) while USE and Kiwi, loaded by ``loading``, run on
-        ``pool``: one thread each on a CPU, USE on every core when e5 runs on a GPU.
+        e5 runs here, on every core or on the GPU, while USE and Kiwi run beside it: on ``pool``'s
+        threads (one each on a CPU, USE on every core when e5 runs on a GPU) or in the ``side``
+        processes. What is returned waits for them, so the next document's e5 pass can start first.
         """
         texts, sentences, sentence_texts = passage_texts(chunks)
+        header = [len(text) - len(chunk.text) for text, chunk in zip(texts, chunks)]
+        spans = [(row, a + header[row], b + header[row]) for row, a, b in sentences]
 
         def lexical() -> list[list[str]]:
             loading["tokenizer"].result()
@@ -241,24 +264,32 @@ class ReportQA:
                 return np.zeros((len(texts), 0), np.float32), np.zeros((len(sentences), 0), np.float32)
             workers = passage_workers(self.encoder)
             if hasattr(aux, "encode_passages_with_spans"):  # sentences pooled from their chunk's pass
-                header = [len(text) - len(chunk.text) for text, chunk in zip(texts, chunks)]
-                spans = [(row, a + header[row], b + header[row]) for row, a, b in sentences]
                 return aux.encode_passages_with_spans(texts, spans, workers=workers)
             return aux.encode_passages(texts, workers=workers), aux.encode_passages(sentence_texts, workers=workers)
 
-        tokens, aux_vectors = pool.submit(lexical), pool.submit(second)
+        if side is not None:
+            elsewhere = side.submit(texts, spans)
+        else:
+            tokens, aux_vectors = pool.submit(lexical), pool.submit(second)
         encoder, batch = self.encoder, self.settings.batch_size
         vectors = encoder.encode_passages(texts, batch_size=batch, progress=progress)
         sentence_vectors = encoder.encode_passages(sentence_texts, batch_size=batch * 2, progress=progress)
-        chunk_aux, sentence_aux = aux_vectors.result()
-        return Features(
-            vectors=vectors,
-            tokens=tokens.result(),
-            sentences=np.array(sentences, dtype=np.int32).reshape(-1, 3),
-            sentence_vectors=sentence_vectors.reshape(len(sentences), encoder.dim),
-            aux_vectors=chunk_aux.reshape(len(texts), -1),
-            aux_sentence_vectors=sentence_aux.reshape(len(sentences), chunk_aux.shape[1]),
-        )
+
+        def gather() -> Features:
+            if side is not None:
+                token_lists, chunk_aux, sentence_aux = elsewhere.result()
+            else:
+                token_lists, (chunk_aux, sentence_aux) = tokens.result(), aux_vectors.result()
+            return Features(
+                vectors=vectors,
+                tokens=token_lists,
+                sentences=np.array(sentences, dtype=np.int32).reshape(-1, 3),
+                sentence_vectors=sentence_vectors.reshape(len(sentences), encoder.dim),
+                aux_vectors=chunk_aux.reshape(len(texts), -1),
+                aux_sentence_vectors=sentence_aux.reshape(len(sentences), chunk_aux.shape[1]),
+            )
+
+        return gather
 
     def _fresh_store(self) -> IndexStore:
         aux = self.aux_encoder

@@ -1,0 +1,76 @@
+"""Build workers for USE and Kiwi: the in-process path's features, failures reported, no worker left behind."""
+
+import os
+
+import numpy as np
+import pytest
+
+from conftest import REPORT
+from reportqa import ReportQA, ReportQAError, Settings
+from reportqa.answer import split_sentences
+from reportqa.lexical import tokenize
+from reportqa.side_processes import MAX_PROCESSES, SidePool, auto_processes
+
+
+def test_processes_are_used_only_beside_a_gpu_unless_asked_for():
+    assert auto_processes(-1, gpu=False) == 0
+    assert auto_processes(-1, gpu=True) == min(MAX_PROCESSES, (os.cpu_count() or 1) - 1)
+    assert auto_processes(3, gpu=False) == 3
+    assert auto_processes(0, gpu=True) == 0
+    with pytest.raises(ValueError, match="build_processes"):
+        Settings().with_(build_processes=-2)
+
+
+@pytest.mark.slow
+def test_a_build_with_worker_processes_indexes_what_the_threads_do(tmp_path, small_corpus, encoder, model_cache):
+    """Same chunks, tokens and vectors of both encoders, whether USE and Kiwi run in workers or on threads."""
+    (small_corpus / "report-part.txt").write_text(REPORT.read_text(encoding="utf-8")[:6000], encoding="utf-8")
+    stores = []
+    for processes in (2, 0):
+        settings = Settings.from_env().with_(build_processes=processes, cache_dir=model_cache)
+        qa = ReportQA(
+            index_dir=tmp_path / f"index-{processes}", corpus_dir=small_corpus, settings=settings, encoder=encoder
+        )
+        assert len(qa.build().added) == 3
+        stores.append(qa.store)
+    workers, threads = (store.features for store in stores)
+    assert [c.text for c in stores[0].chunks] == [c.text for c in stores[1].chunks]
+    assert workers.tokens == threads.tokens and any(workers.tokens)
+    assert np.array_equal(workers.sentences, threads.sentences)
+    assert workers.aux_vectors.shape[1] == 512
+    for name in ("vectors", "sentence_vectors", "aux_vectors", "aux_sentence_vectors"):
+        assert np.allclose(getattr(workers, name), getattr(threads, name), atol=1e-6), name
+
+
+def test_workers_return_tokens_and_vectors_of_texts_and_spans(model_cache):
+    text = "보고서 본문\n■ 알파 프로젝트는 2021년에 시작되었다. 예산은 30억 원이다."
+    spans = [(0, 7 + a, 7 + b) for a, b in split_sentences(text[7:])]
+    with SidePool(1, "use-multilingual-v3", str(model_cache)) as pool:
+        tokens, chunk_vectors, span_vectors = pool.submit([text], spans).result(timeout=120)
+    assert tokens == [tokenize(text)] and "알파" in tokens[0]
+    assert chunk_vectors.shape == (1, 512) and span_vectors.shape == (len(spans), 512) == (2, 512)
+    assert np.allclose(np.linalg.norm(span_vectors, axis=1), 1, atol=1e-4)
+
+
+def test_a_worker_that_cannot_load_its_model_fails_the_job_with_the_reason():
+    with SidePool(1, "no-such-encoder", None) as pool:
+        future = pool.submit(["text"], [])
+        with pytest.raises(ReportQAError, match="unknown second encoder 'no-such-encoder'"):
+            future.result(timeout=120)
+
+
+def test_a_dead_worker_fails_its_jobs_instead_of_hanging():
+    with SidePool(1, "none", None) as pool:
+        assert pool.submit(["ok"], []).result(timeout=120)[0] == [["ok"]]
+        pool._children[0].kill()
+        with pytest.raises(ReportQAError, match="worker process stopped"):
+            pool.submit(["text"], []).result(timeout=60)
+
+
+def test_closing_cancels_queued_jobs_and_ends_every_worker():
+    pool = SidePool(2, "none", None)
+    futures = [pool.submit(["문서 하나"] * 50, []) for _ in range(20)]
+    pool.close()
+    assert all(f.done() for f in futures)
+    assert any(f.cancelled() for f in futures)
+    assert all(child.returncode is not None for child in pool._children)
