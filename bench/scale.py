@@ -153,7 +153,7 @@ def main() -> None:
     if not corpus.exists():
         generate(corpus, args.chunks, args.shared)
     shutil.rmtree(index, ignore_errors=True)  # a build from nothing, also when --workdir is reused
-    wall, rss, _ = timed(
+    wall, rss, *_ = timed(
         [sys.executable, "-m", "reportqa.cli", "build", "-q", "--index", str(index), "--corpus", str(corpus)]
     )
     built = json.loads((index / "current" / "manifest.json").read_text())["chunks"]

@@ -46,8 +46,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def timed(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB and stdout of ``command`` under ``/usr/bin/time -v``."""
+def timed(command: list[str]) -> tuple[float, float, str, float]:
+    """Wall seconds, peak RSS in MB, stdout and CPU seconds of ``command`` under ``/usr/bin/time -v``."""
     done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr[-2000:]}")
@@ -56,7 +56,9 @@ def timed(command: list[str]) -> tuple[float, float, str]:
     for part in clock.split(":"):  # m:ss.ss, or h:mm:ss past an hour
         wall = wall * 60 + float(part)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    return wall, int(rss.group(1)) / 1024, done.stdout
+    times = [re.search(rf"{kind} time \(seconds\): ([\d.]+)", done.stderr) for kind in ("User", "System")]
+    cpu = sum(float(found.group(1)) for found in times)
+    return wall, int(rss.group(1)) / 1024, done.stdout, cpu
 
 
 def questions(shared: Path) -> list[str]:
@@ -91,14 +93,17 @@ def main() -> None:
         ours = Path(tmp, "index")
         recipe_out = {engine: Path(tmp, f"recipe-{engine}") for engine in ENGINES}
         builds: dict[str, list[tuple[float, float]]] = {k: [] for k in ("reportqa", *ENGINES)}
+        build_cpu: dict[str, list[float]] = {k: [] for k in builds}
         chunks: dict[str, int] = {}
         for _ in range(args.repeat):
             shutil.rmtree(ours, ignore_errors=True)
             cli = [py, "-m", "reportqa.cli"]
-            builds["reportqa"].append(timed([*cli, "build", "--index", str(ours), "--corpus", str(corpus)])[:2])
+            wall, rss, _, cpu = timed([*cli, "build", "--index", str(ours), "--corpus", str(corpus)])
+            builds["reportqa"].append((wall, rss))
+            build_cpu["reportqa"].append(cpu)
             for engine in ENGINES:
                 shutil.rmtree(recipe_out[engine], ignore_errors=True)
-                wall, rss, out = timed(
+                wall, rss, out, cpu = timed(
                     [
                         py,
                         str(ROOT / "bench" / "recipe.py"),
@@ -110,6 +115,7 @@ def main() -> None:
                     ]
                 )
                 builds[engine].append((wall, rss))
+                build_cpu[engine].append(cpu)
                 chunks[engine] = json.loads(out)["chunks"]
         chunks["reportqa"] = json.loads((ours / "current" / "manifest.json").read_text())["chunks"]
 
@@ -153,9 +159,17 @@ def main() -> None:
     ours_row = rows["reportqa"]
     faster_build = min(ENGINES, key=lambda e: rows[e]["build_s"])
     faster_query = min(ENGINES, key=lambda e: rows[e]["p50"])
+    print("\nbuild runs in the order they ran, wall s (CPU s):")
+    for key in builds:
+        print(f"  {NAMES[key]}: " + ", ".join(f"{w:.1f} ({c:.1f})" for (w, _), c in zip(builds[key], build_cpu[key])))
+    # the machine is shared: a busy spell slows whatever runs in it, so the build ratio is also given
+    # per round (ReportQA and the recipes run back to back) and from each system's fastest run
+    rounds = [ours[0] / theirs[0] for ours, theirs in zip(builds["reportqa"], builds[faster_build])]
+    fastest = min(w for w, _ in builds["reportqa"]) / min(w for w, _ in builds[faster_build])
     print(
         f"\nbuild: ReportQA / fastest recipe ({NAMES[faster_build]}) = "
-        f"{ours_row['build_s'] / rows[faster_build]['build_s']:.2f}"
+        f"{ours_row['build_s'] / rows[faster_build]['build_s']:.2f} (medians); per round "
+        f"{', '.join(f'{r:.2f}' for r in rounds)}; fastest runs {fastest:.2f}"
     )
     print(
         f"warm p50: ReportQA full ask / fastest recipe bare encode+search ({NAMES[faster_query]}) = "

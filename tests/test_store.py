@@ -75,6 +75,29 @@ def test_remove_document_drops_its_rows(tmp_path):
     assert store.lexical().size == 2
 
 
+def test_adding_documents_lets_their_own_arrays_go():
+    """A build holds one copy of the documents' vectors, not their pieces and the joined index too."""
+    import gc
+    import weakref
+
+    store, _ = _store(1, doc="d0")
+    pieces = [_features(n, 8, seed=n) for n in (2, 3)]
+    expected = store.features.extend(*pieces)
+    watched = [weakref.ref(getattr(f, name)) for f in pieces for name in ("vectors", "aux_sentence_vectors")]
+    chunks = {n: [Chunk(f"d{n}-c{i}", f"d{n}", "t", "S", None, 0, 1, "en") for i in range(n)] for n in (2, 3)}
+    added = [
+        (DocumentEntry(f"d{n}", f"d{n}.txt", "T", "en", 1, False, [], "", {}), chunks[n], f)
+        for n, f in zip((2, 3), pieces)
+    ]
+    del pieces
+    store.add_documents(added)
+    gc.collect()
+    assert added == [] and all(ref() is None for ref in watched)
+    assert np.array_equal(store.vectors, expected.vectors)
+    assert np.array_equal(store.features.aux_sentence_vectors, expected.aux_sentence_vectors)
+    assert store.features.tokens == expected.tokens
+
+
 def test_documents_added_and_removed_together_keep_their_rows():
     store, _ = _store(1, doc="d0")
     parts = [_store(n, doc=f"d{n}", seed=n)[0] for n in (2, 3, 4)]

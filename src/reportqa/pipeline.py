@@ -172,8 +172,9 @@ class ReportQA:
                 report.added.append(name)
             _wait(list(loading.values()))
             store = store or self._fresh_store()
-            store.add_documents([(entry, chunks, features()) for entry, chunks, features in added])
-            added.clear()  # the store holds the features concatenated: the per-document copies can go before saving
+            documents = [(entry, chunks, features()) for entry, chunks, features in added]
+            added.clear()  # the gathered features are now all that hold each document's arrays, and
+            store.add_documents(documents)  # the store lets them go as it joins them to its own
             gone = [doc_id for doc_id in store.documents if doc_id not in seen]
             report.removed += [store.documents[doc_id].path for doc_id in gone]
             store.remove_documents(gone)

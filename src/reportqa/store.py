@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -86,21 +87,25 @@ class Features:
 
     def extend(self, *others: Features) -> Features:
         """These features followed by ``others``', each array concatenated once."""
-        parts = [self, *others]
+        return Features.join([self, *others])
+
+    @classmethod
+    def join(cls, parts: list[Features]) -> Features:
+        """``parts`` one after another. ``parts`` is emptied and the arrays are joined one kind at a
+        time, so where nothing else holds them each kind's pieces are let go as soon as it is joined:
+        at 100k chunks the pieces and the joined arrays are a gigabyte each."""
         offsets = np.cumsum([0, *(len(p.vectors) for p in parts[:-1])])
         sentences = [p.sentences + np.array([offset, 0, 0], np.int32) for p, offset in zip(parts, offsets)]
-        return Features(
-            np.vstack([p.vectors for p in parts]),
-            [tokens for p in parts for tokens in p.tokens],
-            np.vstack(sentences).astype(np.int32),
-            np.vstack([p.sentence_vectors for p in parts]),
-            np.vstack([p.aux_vectors for p in parts]),
-            np.vstack([p.aux_sentence_vectors for p in parts]),
-        )
+        tokens = [tokens for p in parts for tokens in p.tokens]
+        pieces = {name: [getattr(p, name) for p in parts] for name in _VECTORS}
+        parts.clear()
+        joined = {name: np.vstack(pieces.pop(name)) for name in _VECTORS}
+        return Features(tokens=tokens, sentences=np.vstack(sentences).astype(np.int32), **joined)
 
 
+_VECTORS = ("vectors", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")
 _ARRAYS = ("sentences", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")
-ANN_LISTS = ("vectors", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")
+ANN_LISTS = _VECTORS  # each vector list gets its approximate index
 ANN_PROBES = 32
 
 
@@ -155,7 +160,10 @@ class IndexStore:
 
     def add_documents(self, added: list[tuple[DocumentEntry, list[Chunk], Features]]) -> None:
         """Append documents (replacing any of the same id); the arrays grow once for all of them,
-        where growing them per document would copy the whole index once per document."""
+        where growing them per document would copy the whole index once per document.
+
+        ``added`` is emptied: a document's arrays are let go once they are joined to the index's.
+        """
         if len({entry.doc_id for entry, _, _ in added}) != len(added):
             raise ValueError("a document added twice")
         for _, chunks, features in added:
@@ -166,7 +174,9 @@ class IndexStore:
             entry.chunk_ids = [c.chunk_id for c in chunks]
             self.documents[entry.doc_id] = entry
             self.chunks.extend(chunks)
-        self.features = self.features.extend(*(features for _, _, features in added))
+        parts = [self.features, *(features for _, _, features in added)]
+        added.clear()
+        self.features = Features.join(parts)
         self._forget_derived()
 
     def remove_document(self, doc_id: str) -> None:
@@ -303,17 +313,13 @@ class IndexStore:
         faiss.write_index(self.faiss_index(), str(version / "vectors.faiss"))
         with open(version / "vectors.faiss", "rb+") as f:
             os.fsync(f.fileno())
-        _write(
-            version / "chunks.jsonl", "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in self.chunks)
-        )
+        _write(version / "chunks.jsonl", (json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in self.chunks))
         _write(
             version / "documents.json",
             json.dumps([asdict(d) for d in self.documents.values()], ensure_ascii=False, indent=1),
         )
         _write(version / "extras.json", json.dumps(self.extras, ensure_ascii=False))
-        _write(
-            version / "tokens.jsonl", "".join(json.dumps(t, ensure_ascii=False) + "\n" for t in self.features.tokens)
-        )
+        _write(version / "tokens.jsonl", (json.dumps(t, ensure_ascii=False) + "\n" for t in self.features.tokens))
         for name in _ARRAYS:
             with open(version / f"{name}.npy", "wb") as f:
                 np.save(f, getattr(self.features, name))
@@ -493,9 +499,14 @@ def _resolve(index_dir: Path) -> Path | None:
     return target if target.is_dir() else None
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str | Iterable[str]) -> None:
+    """Write ``text`` (or its pieces, one after another: a 100k-chunk index's lines joined into one
+    string would be copied three times over in memory) and flush it to disk."""
     with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+        if isinstance(text, str):
+            f.write(text)
+        else:
+            f.writelines(text)
         f.flush()
         os.fsync(f.fileno())
 
