@@ -67,6 +67,15 @@ def test_a_dead_worker_fails_its_jobs_instead_of_hanging():
             pool.submit(["text"], []).result(timeout=60)
 
 
+def test_workers_start_with_the_documents_up_to_the_limit():
+    with SidePool(3, "none", None) as pool:
+        assert pool.submit(["하나"], []).result(timeout=120)[0] == [["하나"]]
+        assert len(pool._children) == 1
+        futures = [pool.submit([f"문서 {i}"], []) for i in range(5)]
+        assert [f.result(timeout=120)[0] for f in futures] == [[tokenize(f"문서 {i}")] for i in range(5)]
+        assert len(pool._children) == 3
+
+
 def test_closing_cancels_queued_jobs_and_ends_every_worker():
     pool = SidePool(2, "none", None)
     futures = [pool.submit(["문서 하나"] * 50, []) for _ in range(20)]

@@ -52,27 +52,36 @@ def auto_processes(setting: int, gpu: bool) -> int:
 
 
 class SidePool:
-    """``processes`` worker processes; ``submit`` hands a document's texts to the next free one."""
+    """Up to ``processes`` worker processes; ``submit`` hands a document's texts to the next free one.
+
+    A worker starts with each document submitted until there are ``processes`` of them, so adding
+    one file starts one worker, not one per core (each loads the models: about a second and 0.5 GB).
+    """
 
     def __init__(self, processes: int, aux_name: str, cache_dir: str | None):
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._most, self._submitted = processes, 0
+        self._command = [sys.executable, "-c", _WORKER, aux_name, cache_dir or ""]
         self._started, self._busy, self._done = time.perf_counter(), [0.0] * processes, [0] * processes
-        command = [sys.executable, "-c", _WORKER, aux_name, cache_dir or ""]
-        env = os.environ | _ONE_THREAD  # the processes share the cores: one BLAS thread each
-        self._children = [
-            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) for _ in range(processes)
-        ]
-        self._feeders = [
-            threading.Thread(target=self._feed, args=(i, child), daemon=True) for i, child in enumerate(self._children)
-        ]
-        for feeder in self._feeders:
-            feeder.start()
+        self._children: list[subprocess.Popen] = []
+        self._feeders: list[threading.Thread] = []
 
     def submit(self, texts: list[str], spans: list[tuple[int, int, int]]) -> Future:
         """A future of ``side_features(texts, spans)`` computed in a worker."""
+        self._submitted += 1
+        if len(self._children) < min(self._most, self._submitted):
+            self._start_worker()
         future: Future = Future()
         self._jobs.put((future, (texts, spans)))
         return future
+
+    def _start_worker(self) -> None:
+        env = os.environ | _ONE_THREAD  # the processes share the cores: one BLAS thread each
+        child = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        feeder = threading.Thread(target=self._feed, args=(len(self._children), child), daemon=True)
+        self._children.append(child)
+        self._feeders.append(feeder)
+        feeder.start()
 
     def close(self) -> None:
         """Cancel what no worker has started, let the running jobs finish, end the workers."""
