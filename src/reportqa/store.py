@@ -7,6 +7,7 @@ inner product is cosine similarity.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -99,8 +100,21 @@ class Features:
         tokens = [tokens for p in parts for tokens in p.tokens]
         pieces = {name: [getattr(p, name) for p in parts] for name in _VECTORS}
         parts.clear()
-        joined = {name: np.vstack(pieces.pop(name)) for name in _VECTORS}
+        joined = {}
+        for name in _VECTORS:
+            joined[name] = np.vstack(pieces.pop(name))
+            _return_free_memory()
         return Features(tokens=tokens, sentences=np.vstack(sentences).astype(np.int32), **joined)
+
+
+def _return_free_memory() -> None:
+    """Hand freed heap pages back to the system (glibc only). A document's arrays are small enough
+    to live in the heap, so without this their freed pages stay in the process and the joined
+    arrays, mapped afresh, come on top of them."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 _VECTORS = ("vectors", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")
