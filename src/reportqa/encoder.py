@@ -228,7 +228,7 @@ class _TorchRunner:
         # on a GPU a forward pass costs ~12 ms of Python and kernel launches whatever its size
         # (profiled on an H100), so batches fill the budget; on a CPU padding is work, so a batch
         # ends where it would grow
-        self.min_tokens = self.batch_tokens if self.device == "cuda" else 256
+        self.min_tokens = self.batch_tokens if self.device == "cuda" else MIN_BATCH_TOKENS
         self._model = AutoModel.from_pretrained(str(folder), add_pooling_layer=False).eval().to(self.device)
         self._lock = threading.Lock()
         self.workers = 1  # torch splits a batch across the cores (or the GPU) itself
@@ -290,7 +290,12 @@ def _in_batches(batches: list[list[int]], progress: bool, pause: bool = True) ->
         yield rows
 
 
-def _token_batches(lengths: list[int], budget: int, slack: float = 0.9, min_tokens: int = 256) -> list[int]:
+MIN_BATCH_TOKENS = 256  # a CPU batch smaller than this runs below the matrix kernels' speed
+
+
+def _token_batches(
+    lengths: list[int], budget: int, slack: float = 0.9, min_tokens: int = MIN_BATCH_TOKENS
+) -> list[int]:
     """Sizes of consecutive batches of length-sorted (longest first) texts, padded size ≤ ``budget``.
 
     A batch also ends where a text is shorter than ``slack`` × the batch's longest, once it holds
