@@ -8,6 +8,9 @@ One run measures, on the machine it runs on:
    every core, Kiwi, the FAISS files): wall time, chunks/s, peak RSS, and GPU memory and
    utilisation sampled every half second by ``nvidia-smi``.
 
+``--without-e5`` runs the build as on a GPU that takes no time (see ``without_e5``), on any
+machine: what the rest of a GPU build costs on its cores.
+
     python bench/gpu_build.py --chunks 100000 --workdir DIR [--shared ../shared] [--assets DIR]
 
 Where the model weights cannot be copied to the GPU machine, ``--write-assets DIR`` (run where
@@ -176,27 +179,57 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def full_build(corpus: Path, index: Path, cache: Path, timeout: float, processes: int | None, profile: bool) -> dict:
-    """A from-nothing build in a fresh process, as ``reportqa build`` runs it."""
+def without_e5() -> None:
+    """Make this process build as on a GPU machine whose GPU takes no time: e5's passage batches
+    return random unit vectors at once, and the rest (reading, chunking, e5's tokenising and batching,
+    USE and Kiwi in worker processes, joining, the FAISS and BM25 files) runs as it would there.
+
+    What such a build costs is the floor under a GPU build's wall time on this machine's cores.
+    """
+    from reportqa import encoder
+
+    class InstantRunner:
+        batch_tokens = min_tokens = 64 * 512
+        workers = 1
+
+        def __init__(self):
+            self._random = np.random.default_rng(0)
+
+        def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            return self._random.standard_normal((len(ids), encoder.DefaultEncoder.dim)).astype(np.float32)
+
+    instant, for_questions = InstantRunner(), encoder.DefaultEncoder._runner
+    encoder.DefaultEncoder.passage_device = property(lambda self: "cuda")
+    encoder.DefaultEncoder._runner = lambda self, for_passages: instant if for_passages else for_questions(self, False)
+
+
+def full_build(
+    corpus: Path, index: Path, cache: Path, timeout: float, processes: int | None, profile: bool, e5: bool = True
+) -> dict:
+    """A from-nothing build in a fresh process, as ``reportqa build`` runs it (``e5=False``: see ``without_e5``)."""
     shutil.rmtree(index, ignore_errors=True)
     code = (
         "import json, sys, logging, cProfile, pstats, io; from pathlib import Path; from reportqa import ReportQA;"
         "logging.basicConfig(level=logging.INFO, format='%(name)s: %(message)s', stream=sys.stderr);"
         "qa = ReportQA(index_dir=Path(sys.argv[1]), corpus_dir=Path(sys.argv[2]));"
         "profile = cProfile.Profile() if sys.argv[3] == '1' else None; profile and profile.enable();"
+        "sys.argv[4] == '1' and __import__('gpu_build').without_e5();"
         "r = qa.build(); profile and profile.disable();"
         "out = io.StringIO(); profile and pstats.Stats(profile, stream=out).sort_stats('tottime').print_stats(30);"
         "print(out.getvalue(), file=sys.stderr);"
-        "print(json.dumps({'chunks': r.chunks, 'added': len(r.added), 'skipped': len(r.skipped)}))"
+        "import resource; own, work = map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN));"
+        "print(json.dumps({'chunks': r.chunks, 'added': len(r.added), 'skipped': len(r.skipped),"
+        " 'cpu_s': own.ru_utime + own.ru_stime, 'workers_cpu_s': work.ru_utime + work.ru_stime}))"
     )
-    env = dict(os.environ, REPORTQA_CACHE=str(cache), REPORTQA_ENCODER_BACKEND="torch")
+    env = dict(os.environ, REPORTQA_CACHE=str(cache), REPORTQA_ENCODER_BACKEND="torch" if e5 else "onnx-int8")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "bench"), env.get("PYTHONPATH")]))
     if processes is not None:
         env["REPORTQA_BUILD_PROCESSES"] = str(processes)
     sampler = GpuSampler()
     sampler.start()
     started = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-c", code, str(index), str(corpus), "1" if profile else "0"],
+        [sys.executable, "-c", code, str(index), str(corpus), "1" if profile else "0", "0" if e5 else "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -248,6 +281,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--processes", type=int, default=None, help="REPORTQA_BUILD_PROCESSES for the build")
     parser.add_argument("--profile", action="store_true", help="print the build process's main-thread profile")
+    parser.add_argument(
+        "--without-e5", action="store_true", help="build as on a GPU that takes no time (no CUDA needed)"
+    )
     args = parser.parse_args()
     if args.write_assets:
         write_assets(args.write_assets, args.cache)
@@ -267,17 +303,18 @@ def main() -> None:
         e5_speeds(corpus, args.e5_docs, cache)
     if args.no_build:
         return
-    built = full_build(corpus, index, cache, args.timeout, args.processes, args.profile)
+    built = full_build(corpus, index, cache, args.timeout, args.processes, args.profile, e5=not args.without_e5)
     print(
         "\n| build | documents | chunks | wall s | chunks/s | peak RSS MB, largest process | peak RSS MB, all "
-        "processes | disk MB | GPU MiB | GPU busy % |"
+        "processes | disk MB | GPU MiB | GPU busy % | CPU s, build process | CPU s, workers |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    where = "the GPU" if built["gpu_mib"] else "the CPU"
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    where = "taking no time" if args.without_e5 else "on the GPU" if built["gpu_mib"] else "on the CPU"
     print(
-        f"| full build, e5 on {where} | {built['added']} | {built['chunks']} | {built['wall_s']:.0f} | "
+        f"| full build, e5 {where} | {built['added']} | {built['chunks']} | {built['wall_s']:.0f} | "
         f"{built['chunks'] / built['wall_s']:.1f} | {built['rss_mb']:.0f} | {built['tree_rss_mb']:.0f} | "
-        f"{built['disk_mb']:.0f} | {built['gpu_mib']} | {built['gpu_busy']:.0f} |"
+        f"{built['disk_mb']:.0f} | {built['gpu_mib']} | {built['gpu_busy']:.0f} | {built['cpu_s']:.0f} | "
+        f"{built['workers_cpu_s']:.0f} |"
     )
 
 

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from reportqa import ReportQA, Settings
@@ -29,6 +31,32 @@ def test_unchanged_rebuild_embeds_nothing(tmp_path, small_corpus, hash_encoder):
     ).build()
     assert report.unchanged == ["alpha.txt", "bravo.md"] and not report.added
     assert hash_encoder.passage_calls == calls
+
+
+def test_a_document_read_late_is_still_indexed_in_corpus_order(tmp_path, small_corpus, hash_encoder, monkeypatch):
+    """The build embeds whichever document is read first, but rows follow the corpus order."""
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    expected = qa.build()
+    rows = [(c.doc_id, c.chunk_id, c.text) for c in qa.store.chunks]
+    embedded: list[str] = []
+    read, encode = ReportQA._read_document, hash_encoder.encode_passages
+
+    def slow_first_read(self, name, *rest):
+        if name == "alpha.txt":
+            time.sleep(0.5)  # a long PDF listed first
+        return read(self, name, *rest)
+
+    def recording_encode(texts, *args, **kwargs):
+        embedded.extend(texts)
+        return encode(texts, *args, **kwargs)
+
+    monkeypatch.setattr(ReportQA, "_read_document", slow_first_read)
+    monkeypatch.setattr(hash_encoder, "encode_passages", recording_encode)
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    report = qa.build(force=True)
+    assert "Bravo" in embedded[0]  # the second file went to the encoder first
+    assert report.added == expected.added == ["alpha.txt", "bravo.md"]
+    assert [(c.doc_id, c.chunk_id, c.text) for c in qa.store.chunks] == rows
 
 
 def test_changed_and_removed_documents(tmp_path, small_corpus, hash_encoder):

@@ -6,6 +6,7 @@ The CLI, the web app and the batch runner are thin shells over this class.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import shutil
@@ -13,7 +14,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -150,10 +151,14 @@ class ReportQA:
             seen: dict[str, Path] = {}
             loading: dict[str, Future] = {}
             side: SidePool | None = None
-            added: list[tuple[DocumentEntry, list[Chunk], Callable[[], Features]]] = []
+            added: list[_NewDocument] = []
             new_files = self._new_files(store, seen, report)
-            for (name, doc_id), reading in _read_ahead(pool, self._read_document, new_files):
-                loading = loading or {"encoder": pool.submit(lambda: self.encoder)}
+
+            def load_encoder() -> None:  # from the first new file on, beside the reading
+                loading["encoder"] = pool.submit(lambda: self.encoder)
+
+            reads = _read_ahead(pool, self._read_document, new_files, first=load_encoder)
+            for position, (name, doc_id), reading in reads:
                 try:
                     document, chunks = reading.result()
                     loading["encoder"].result()
@@ -167,12 +172,17 @@ class ReportQA:
                     logger.warning("skipped %s", e)
                     report.skipped.append((name, str(e)))
                     continue
-                store = store or self._fresh_store()
-                added.append((self._entry(store, name, doc_id, document), chunks, features))
-                report.added.append(name)
+                # footnote and reference lines are only reliable in text documents, not PDF extracts
+                citations = None if document.paged else document_citations(document.text)
+                added.append(_NewDocument(position, self._entry(name, doc_id, document), citations, chunks, features))
             _wait(list(loading.values()))
             store = store or self._fresh_store()
-            documents = [(entry, chunks, features()) for entry, chunks, features in added]
+            added.sort(key=lambda new: new.position)  # corpus order, whichever read finished first
+            for new in added:
+                report.added.append(new.entry.path)
+                if new.citations is not None:
+                    store.extras.setdefault("citations", {})[new.entry.doc_id] = new.citations
+            documents = [(new.entry, new.chunks, new.features()) for new in added]
             added.clear()  # the gathered features are now all that hold each document's arrays, and
             store.add_documents(documents)  # the store lets them go as it joins them to its own
             gone = [doc_id for doc_id in store.documents if doc_id not in seen]
@@ -221,10 +231,8 @@ class ReportQA:
             raise DocumentError(f"{name}: no text to index")
         return document, chunks
 
-    def _entry(self, store: IndexStore, name: str, doc_id: str, document: Document) -> DocumentEntry:
-        """The index's record of a document; a text document's footnotes and references go to ``store``."""
-        if not document.paged:  # footnote and reference lines are only reliable in text documents, not PDF extracts
-            store.extras.setdefault("citations", {})[doc_id] = document_citations(document.text)
+    def _entry(self, name: str, doc_id: str, document: Document) -> DocumentEntry:
+        """The index's record of a document."""
         return DocumentEntry(
             doc_id=doc_id,
             path=name,
@@ -468,16 +476,39 @@ def safe_name(name: str) -> str:
     return cleaned
 
 
-def _read_ahead(pool: ThreadPoolExecutor, read: Callable, items: Iterable[tuple]) -> Iterator[tuple[tuple, Future]]:
-    """(the first two fields of each item, ``read(*item)`` as a future) with the next item already being read."""
-    ahead = None
-    for item in items:
-        future = pool.submit(read, *item)
-        if ahead is not None:
-            yield ahead
-        ahead = (item[:2], future)
-    if ahead is not None:
-        yield ahead
+@dataclass
+class _NewDocument:
+    """A document read and sent to the encoders during a build; ``features`` waits for their results."""
+
+    position: int
+    entry: DocumentEntry
+    citations: dict | None
+    chunks: list[Chunk]
+    features: Callable[[], Features]
+
+
+def _read_ahead(
+    pool: ThreadPoolExecutor, read: Callable, items: Iterable[tuple], first: Callable[[], object], depth: int = 2
+) -> Iterator[tuple[int, tuple, Future]]:
+    """(position, the first two fields, the finished ``read(*item)``) of each item, ``depth`` items read at once.
+
+    Items come back in the order their reads finish, so a short text goes to e5 while a long PDF
+    listed before it is still being parsed; callers put them back in ``position`` order. ``first``
+    runs once the first read has started (and never when there is nothing to read).
+    """
+    pending: dict[Future, tuple[int, tuple]] = {}
+    numbered = enumerate(items)
+    while True:
+        for position, item in itertools.islice(numbered, depth - len(pending)):
+            pending[pool.submit(read, *item)] = (position, item[:2])
+            if position == 0:
+                first()
+        if not pending:
+            return
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        future = min(finished, key=lambda f: pending[f][0])
+        position, key = pending.pop(future)
+        yield position, key, future
 
 
 @contextlib.contextmanager
