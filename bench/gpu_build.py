@@ -203,6 +203,27 @@ def without_e5() -> None:
     encoder.DefaultEncoder._runner = lambda self, for_passages: instant if for_passages else for_questions(self, False)
 
 
+PROGRESS = "gpu_build progress:"
+
+
+def report_progress() -> None:
+    """Print to stderr, after each document, how many chunks e5 has embedded so far, so that a build
+    stopped at its time limit still tells how far it got (USE and Kiwi may lag behind)."""
+    from reportqa import pipeline
+
+    started, chunks = time.perf_counter(), 0
+    features = pipeline.ReportQA._features
+
+    def counted(self, document_chunks, *args, **kwargs):
+        nonlocal chunks
+        gather = features(self, document_chunks, *args, **kwargs)
+        chunks += len(document_chunks)
+        print(f"{PROGRESS} {time.perf_counter() - started:.1f} s {chunks} chunks", file=sys.stderr, flush=True)
+        return gather
+
+    pipeline.ReportQA._features = counted
+
+
 def full_build(
     corpus: Path, index: Path, cache: Path, timeout: float, processes: int | None, profile: bool, e5: bool = True
 ) -> dict:
@@ -213,7 +234,7 @@ def full_build(
         "logging.basicConfig(level=logging.INFO, format='%(name)s: %(message)s', stream=sys.stderr);"
         "qa = ReportQA(index_dir=Path(sys.argv[1]), corpus_dir=Path(sys.argv[2]));"
         "profile = cProfile.Profile() if sys.argv[3] == '1' else None; profile and profile.enable();"
-        "sys.argv[4] == '1' and __import__('gpu_build').without_e5();"
+        "import gpu_build; gpu_build.report_progress(); sys.argv[4] == '1' and gpu_build.without_e5();"
         "r = qa.build(); profile and profile.disable();"
         "out = io.StringIO(); profile and pstats.Stats(profile, stream=out).sort_stats('tottime').print_stats(30);"
         "print(out.getvalue(), file=sys.stderr);"
@@ -241,13 +262,23 @@ def full_build(
     except subprocess.TimeoutExpired:
         child.kill()
         sampler.stop()
-        raise SystemExit(f"the build did not finish within {timeout:.0f} s") from None
+        _, stderr = child.communicate()
+        done = [line.split() for line in stderr.splitlines() if line.startswith(PROGRESS)]
+        if not done:
+            raise SystemExit(f"the build did not finish within {timeout:.0f} s") from None
+        seconds, chunks = float(done[-1][-4]), int(done[-1][-2])
+        raise SystemExit(
+            f"the build did not finish within {timeout:.0f} s: e5 had embedded {chunks} chunks after {seconds:.0f} s "
+            f"({chunks / seconds:.1f} chunks/s, GPU busy {np.mean(sampler.utilisation or [0]):.0f} %, "
+            f"peak RSS of all processes {sampler.tree_rss_mb:.0f} MB; USE and Kiwi may lag behind e5)"
+        ) from None
     wall = time.perf_counter() - started
     sampler.stop()
     if child.returncode != 0:
         raise SystemExit(f"build failed:\n{stderr[-3000:]}")
     result = json.loads(stdout.strip().splitlines()[-1])
-    print("\n".join(line for line in stderr.splitlines() if line.strip() and "Warning" not in line)[-6000:], flush=True)
+    shown = [line for line in stderr.splitlines() if line.strip() and "Warning" not in line and PROGRESS not in line]
+    print("\n".join(shown)[-6000:], flush=True)
     return result | {
         "wall_s": wall,
         "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
