@@ -25,7 +25,7 @@ from .chunking import chunk_document
 from .citations import Reference, document_citations
 from .config import Settings
 from .documents import corpus_files, detect_lang, load_document, read_bounded, sha256_bytes
-from .encoder import Encoder, load_aux_encoder, load_encoder, passage_workers
+from .encoder import Encoder, load_aux_encoder, load_encoder, passage_workers, vectors_with_spans
 from .errors import DocumentError, QuestionError, ReportQAError
 from .lexical import load_tokenizer, tokenize
 from .records import Answer, Chunk, Document
@@ -268,13 +268,7 @@ class ReportQA:
             return [tokenize(t) for t in texts]
 
         def second() -> tuple[np.ndarray, np.ndarray]:
-            aux = loading["aux"].result()
-            if aux is None:
-                return np.zeros((len(texts), 0), np.float32), np.zeros((len(sentences), 0), np.float32)
-            workers = passage_workers(self.encoder)
-            if hasattr(aux, "encode_passages_with_spans"):  # sentences pooled from their chunk's pass
-                return aux.encode_passages_with_spans(texts, spans, workers=workers)
-            return aux.encode_passages(texts, workers=workers), aux.encode_passages(sentence_texts, workers=workers)
+            return vectors_with_spans(loading["aux"].result(), texts, spans, passage_workers(self.encoder))
 
         if side is not None:
             elsewhere = side.submit(texts, spans)

@@ -28,7 +28,7 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from .encoder import load_aux_encoder
+from .encoder import load_aux_encoder, vectors_with_spans
 from .errors import ReportQAError
 from .lexical import load_tokenizer, tokenize
 
@@ -149,11 +149,7 @@ _aux = None
 
 def side_features(texts: list[str], spans: list[tuple[int, int, int]]) -> SideFeatures:
     """Kiwi tokens of ``texts``, and USE vectors of them and of ``spans`` (row, start, end) within them."""
-    tokens = [tokenize(text) for text in texts]
-    if _aux is None:
-        return tokens, np.zeros((len(texts), 0), np.float32), np.zeros((len(spans), 0), np.float32)
-    chunk_vectors, span_vectors = _aux.encode_passages_with_spans(texts, spans, workers=1)
-    return tokens, chunk_vectors, span_vectors
+    return [tokenize(text) for text in texts], *vectors_with_spans(_aux, texts, spans)
 
 
 def serve(aux_name: str, cache_dir: str | None) -> None:
