@@ -1,10 +1,12 @@
 import time
 
+import numpy as np
 import pytest
 
+from conftest import HashEncoder
 from reportqa import ReportQA, Settings
 from reportqa.errors import IndexLockedError, QuestionError, ReportQAError
-from reportqa.pipeline import clean_question, safe_name
+from reportqa.pipeline import clean_question, passage_texts, safe_name
 
 # the hash encoder's scores are not calibrated for abstention; these tests are about indexing
 SETTINGS = Settings(second_encoder="none", abstain_below=-1e9)
@@ -141,3 +143,22 @@ def test_leftovers_of_a_crashed_build_are_cleaned(tmp_path, small_corpus, hash_e
     names = sorted(p.name for p in (tmp_path / "index").iterdir())
     assert [n for n in names if n.startswith((".build-", "v-"))] == [n for n in names if n.startswith("v-")]
     assert len([n for n in names if n.startswith("v-")]) == 1
+
+
+def test_any_encoder_can_be_the_second_encoder(tmp_path, small_corpus, hash_encoder):
+    """A second encoder with only the ``Encoder`` protocol embeds the chunks and their sentences."""
+    second = HashEncoder()
+    qa = ReportQA(
+        index_dir=tmp_path / "index",
+        corpus_dir=small_corpus,
+        encoder=hash_encoder,
+        aux_encoder=second,
+        settings=Settings(abstain_below=-1e9),
+    )
+    qa.build()
+    features = qa.store.features
+    texts, _, sentences = passage_texts(qa.store.chunks)
+    assert qa.store.aux_dim == second.dim and len(sentences) > len(texts)
+    assert np.allclose(features.aux_vectors, second.encode_passages(texts))
+    assert np.allclose(features.aux_sentence_vectors, second.encode_passages(sentences))
+    assert qa.ask("How many GPUs does the cluster have in its nodes?", top_k=3).passages[0].doc_path == "bravo.md"

@@ -462,15 +462,16 @@ def vectors_with_spans(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A second encoder's vectors of ``texts`` and of the spans ``(row, start, end)`` within them.
 
-    USE pools the spans from each text's own pass; another encoder embeds them apart; without a
-    second encoder both arrays are zero-width.
+    USE pools the spans from each text's own pass, over ``workers`` threads; any other encoder
+    embeds them apart through the ``Encoder`` protocol alone; without a second encoder both arrays
+    are zero-width.
     """
     if aux is None:
         return np.zeros((len(texts), 0), np.float32), np.zeros((len(spans), 0), np.float32)
     if hasattr(aux, "encode_passages_with_spans"):
         return aux.encode_passages_with_spans(texts, spans, workers=workers)
     span_texts = [texts[row][start:end] for row, start, end in spans]
-    return aux.encode_passages(texts, workers=workers), aux.encode_passages(span_texts, workers=workers)
+    return aux.encode_passages(texts), aux.encode_passages(span_texts)
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
