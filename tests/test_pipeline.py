@@ -96,6 +96,55 @@ def test_add_copies_and_refuses_to_overwrite_a_different_file(tmp_path, small_co
     assert qa.add([clash], replace=True).added == ["alpha.txt"]
 
 
+def test_an_added_file_that_cannot_be_indexed_does_not_stay_in_the_corpus(tmp_path, small_corpus, hash_encoder):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    broken, good = tmp_path / "broken.pdf", tmp_path / "delta.md"
+    broken.write_bytes(b"not a pdf at all" * 10)
+    good.write_text("# Delta\n\nDelta launched in 2024.\n")
+    report = qa.add([broken, good])
+    assert report.added == ["delta.md"]
+    [(name, reason)] = report.skipped
+    assert name == "broken.pdf" and reason.startswith("broken.pdf: unreadable PDF") and reason.endswith("; not added")
+    assert sorted(p.name for p in small_corpus.iterdir()) == ["alpha.txt", "bravo.md", "delta.md"]
+    assert broken.exists()  # the user's own file is left alone
+    assert not qa.build().skipped
+
+
+def test_replacing_a_document_with_an_unreadable_file_keeps_the_document(tmp_path, small_corpus, hash_encoder):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    before = (small_corpus / "alpha.txt").read_bytes()
+    chunks = [(c.doc_id, c.text) for c in qa.store.chunks]
+    empty = tmp_path / "alpha.txt"
+    empty.write_bytes(b"")
+    report = qa.add([empty], replace=True)
+    assert report.skipped == [("alpha.txt", "alpha.txt: file is empty; the previous file was kept")]
+    assert not report.added and not report.removed and report.unchanged == ["alpha.txt", "bravo.md"]
+    assert (small_corpus / "alpha.txt").read_bytes() == before
+    assert sorted(p.name for p in small_corpus.iterdir()) == ["alpha.txt", "bravo.md"]
+    assert sorted((c.doc_id, c.text) for c in qa.store.chunks) == sorted(chunks)
+    reopened = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    assert reopened.build().unchanged == ["alpha.txt", "bravo.md"]
+
+
+def test_an_add_whose_build_fails_leaves_the_corpus_as_it_was(tmp_path, small_corpus, hash_encoder, monkeypatch):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    before = {p.name: p.read_bytes() for p in small_corpus.iterdir()}
+    new, changed = tmp_path / "delta.md", tmp_path / "bravo.md"
+    new.write_text("# Delta\n\nDelta launched in 2024.\n")
+    changed.write_text("# Bravo\n\nNow the cluster has 128 GPUs.\n")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hash_encoder, "encode_passages", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        qa.add([new, changed], replace=True)
+    assert {p.name: p.read_bytes() for p in small_corpus.iterdir()} == before
+
+
 @pytest.mark.parametrize("bad", ["", "   ", "?!…", "\x00\x01"])
 def test_empty_questions_are_refused(bad):
     with pytest.raises(QuestionError):

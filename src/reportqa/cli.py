@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(message)s")
     for handler in logging.getLogger().handlers:
         handler.setLevel(level)  # some libraries set their own loggers to DEBUG on import
+    # pypdf's notes on the files it repairs as it reads them; a file it cannot read is reported as skipped
+    logging.getLogger("pypdf").setLevel(level if args.verbose else logging.ERROR)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return COMMANDS[args.command](args)

@@ -169,7 +169,7 @@ class ReportQA:
                             loading["tokenizer"] = pool.submit(load_tokenizer)
                     features = self._features(chunks, pool, loading, side, progress)
                 except DocumentError as e:
-                    logger.warning("skipped %s", e)
+                    logger.info("skipped %s", e)  # the report carries it to every front end
                     report.skipped.append((name, str(e)))
                     continue
                 # footnote and reference lines are only reliable in text documents, not PDF extracts
@@ -214,7 +214,7 @@ class ReportQA:
                 if doc_id in seen:
                     raise DocumentError(f"{name}: same content as {seen[doc_id].name}, indexed once")
             except DocumentError as e:
-                logger.warning("skipped %s", e)
+                logger.info("skipped %s", e)  # the report carries it to every front end
                 report.skipped.append((name, str(e)))
                 continue
             seen[doc_id] = path
@@ -305,10 +305,16 @@ class ReportQA:
         )
 
     def add(self, paths: list[str | Path], replace: bool = False, progress: bool = False) -> BuildReport:
-        """Copy files into the corpus (never overwriting a different file unless ``replace``) and index them."""
+        """Copy files into the corpus (never overwriting a different file unless ``replace``) and index them.
+
+        A copy that the build cannot index is taken out again, and a file it replaced is put back and
+        indexed again: a corrupt or empty file never displaces a document, nor stays in the corpus
+        to be skipped by every later build.
+        """
         corpus = Path(self.settings.corpus_dir)
         corpus.mkdir(parents=True, exist_ok=True)
         refused: list[tuple[str, str]] = []
+        written: dict[Path, Path | None] = {}  # each file this call writes, and where its previous content waits
         for source in map(Path, paths):
             target = corpus / safe_name(source.name)
             if not source.is_file():
@@ -321,9 +327,23 @@ class ReportQA:
                     )
                 )
             elif not (target.exists() and target.samefile(source)):
+                if target not in written:
+                    written[target] = _set_aside(target) if target.exists() else None
                 shutil.copyfile(source, target)
-        report = self.build(progress=progress)
-        report.skipped = refused + report.skipped
+        report = None
+        try:
+            report = self.build(progress=progress)
+        finally:
+            undone = _settle_writes(written, report)
+        restored = [name for name, how in undone.items() if how == "the previous file was kept"]
+        if restored:  # the build dropped them from the index: index them again, as the unchanged files they are
+            again = self.build(progress=progress)
+            report.removed = [name for name in report.removed if name not in restored]
+            report.unchanged = sorted([*report.unchanged, *restored])
+            report.chunks, report.seconds = again.chunks, report.seconds + again.seconds
+        report.skipped = refused + [
+            (name, f"{reason}; {undone[name]}" if name in undone else reason) for name, reason in report.skipped
+        ]
         return report
 
     def remove(self, names: list[str], progress: bool = False) -> BuildReport:
@@ -441,6 +461,31 @@ class ReportQA:
 
     def documents(self) -> list[DocumentEntry]:
         return sorted(self.store.documents.values(), key=lambda d: d.path)
+
+
+def _set_aside(path: Path) -> Path:
+    """Move a file out of the build's sight (hidden names are not indexed) until ``_settle_writes``."""
+    aside = path.with_name(f".{path.name}.previous")
+    os.replace(path, aside)
+    return aside
+
+
+def _settle_writes(written: dict[Path, Path | None], report: BuildReport | None) -> dict[str, str]:
+    """After ``add``'s build: keep what it indexed; take back a new copy it skipped and put back the
+    file a skipped one replaced (everything, when the build failed). Returns what was undone, by name."""
+    skipped = {name for name, _ in report.skipped} if report is not None else None
+    undone = {}
+    for target, previous in written.items():
+        if skipped is not None and target.name not in skipped:
+            if previous is not None:
+                previous.unlink(missing_ok=True)
+        elif previous is None:
+            target.unlink(missing_ok=True)
+            undone[target.name] = "not added"
+        else:
+            os.replace(previous, target)
+            undone[target.name] = "the previous file was kept"
+    return undone
 
 
 def passage_texts(chunks: list[Chunk]) -> tuple[list[str], list[tuple[int, int, int]], list[str]]:
