@@ -127,6 +127,19 @@ def test_uploads_of_the_wrong_type_or_size_are_rejected_and_nothing_is_touched(w
     assert sorted(p.name for p in Path(qa.settings.corpus_dir).iterdir()) == before
 
 
+def test_an_uploaded_pdf_that_cannot_be_read_is_reported_and_not_kept(web, tmp_path):
+    qa, _ = web
+    corpus = Path(qa.settings.corpus_dir)
+    before = sorted(p.name for p in corpus.iterdir())
+    broken = tmp_path / "broken <img src=x>.pdf"
+    broken.write_bytes(b"%PDF-1.4 cut short")
+    status, _ = WebSession(qa).upload([str(broken)])
+    name = "broken &lt;img src=x&gt;.pdf"
+    assert f"skipped {name}: {name}: unreadable PDF" in status
+    assert "; not added" in status and "<img" not in status
+    assert sorted(p.name for p in corpus.iterdir()) == before
+
+
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is installed by .ci/run")
 def test_browser_question_answer_and_no_script_runs(web, tmp_path):
     from playwright.sync_api import sync_playwright
