@@ -133,6 +133,7 @@ def replicate(source: Path, target: Path, copies: int) -> None:
         model=store.model,
         dim=store.dim,
         chunker=store.chunker,
+        chunking_rules=store.chunking_rules,
         aux_model=store.aux_model,
         aux_dim=store.aux_dim,
         chunks=chunks,

@@ -4,6 +4,7 @@ from conftest import PHI1_PDF, REPORT
 from reportqa.chunking import chunk_document
 from reportqa.config import Settings
 from reportqa.documents import load_document
+from reportqa.records import Document
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +92,41 @@ def test_markdown_headings_give_section_paths(tmp_path):
     ]
 
 
+def test_code_comments_in_a_markdown_code_block_are_not_headings(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("# Guide\n\n## Plot\n\n```python\n# Rotate the plot\nax.rotate(90)\n```\n\nThen save it.\n")
+    chunks = chunk_document(load_document(path))
+    assert {c.section for c in chunks} == {"Guide › Plot"}
+    assert "# Rotate the plot" in chunks[0].text
+
+
+def _paper(*pages: str) -> Document:
+    return Document(doc_id="p", path="paper.pdf", title="Paper", lang="en", pages=pages, paged=True)
+
+
+def test_a_pdf_follows_numbered_sections_references_and_appendices():
+    chunks = chunk_document(
+        _paper(
+            "1 Introduction\nWe train a small model.\n# Rotate the plot by 90 degrees clockwise\nax.rotate(90)\n"
+            "I am a Python pyplot, and I want to increase its resolution.\n"
+            "A Study of small models is what follows.\n2 Results\nThe model scores 50.6%.",
+            "References\n[ABC+23] A. Author. A title. arXiv preprint, 2023.\n"
+            "A Additional examples\nMore prompts.\nA.1 Understanding\nThe model follows instructions.\n"
+            "B Limitations\nThe model is small.\nA tuple of two integers is returned.\nC Pruning\nNo overlap.",
+        )
+    )
+    sections = {c.section: c.text for c in chunks}
+    assert sections["1 Introduction"].startswith("We train a small model.\n# Rotate the plot")
+    assert "A Study of small models" in sections["1 Introduction"]
+    assert sections["2 Results"] == "The model scores 50.6%."
+    assert sections["References"].startswith("[ABC+23]")
+    assert sections["A Additional examples"] == "More prompts."
+    assert sections["A Additional examples › A.1 Understanding"] == "The model follows instructions."
+    assert sections["B Limitations"] == "The model is small.\nA tuple of two integers is returned."
+    assert sections["C Pruning"] == "No overlap."
+    assert [c.page for c in chunks if c.section == "References"] == [2]
+
+
 def test_long_paragraph_is_split_with_overlap_inside_the_limit(tmp_path):
     path = tmp_path / "long.txt"
     sentence = "인공지능 경쟁은 기술과 산업을 넘어 안보 영역으로 확산되고 있다. "
@@ -109,3 +145,7 @@ def test_pdf_chunks_carry_page_numbers():
     assert {c.page for c in chunks} <= set(range(1, 27))
     hit = _chunk_with(chunks, "50.6%")
     assert doc.pages[hit.page - 1][hit.start : hit.end] == hit.text
+    sections = [c.section for c in chunks]
+    for section in ("4 Evaluation on unconventional problems with LLM grading", "6 Conclusion", "References"):
+        assert section in sections
+    assert "B Limitation of phi-1" in sections and not any("Rotate the plot" in s for s in sections)

@@ -1,3 +1,4 @@
+import json
 import time
 
 import numpy as np
@@ -5,6 +6,7 @@ import pytest
 
 from conftest import HashEncoder
 from reportqa import ReportQA, Settings
+from reportqa.chunking import RULES_VERSION
 from reportqa.errors import IndexLockedError, QuestionError, ReportQAError
 from reportqa.pipeline import clean_question, passage_texts, safe_name
 
@@ -59,6 +61,21 @@ def test_a_document_read_late_is_still_indexed_in_corpus_order(tmp_path, small_c
     assert "Bravo" in embedded[0]  # the second file went to the encoder first
     assert report.added == expected.added == ["alpha.txt", "bravo.md"]
     assert [(c.doc_id, c.chunk_id, c.text) for c in qa.store.chunks] == rows
+
+
+def test_an_index_chunked_by_older_rules_answers_and_the_next_build_rechunks_it(tmp_path, small_corpus, hash_encoder):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    manifest = tmp_path / "index" / "current" / "manifest.json"
+    old = json.loads(manifest.read_text())
+    assert old["chunking_rules"] == RULES_VERSION
+    manifest.write_text(json.dumps({**old, "chunking_rules": RULES_VERSION - 1}))
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    assert qa.ask("How many GPUs does the cluster have in its nodes?").passages[0].doc_path == "bravo.md"
+    report = qa.build()
+    assert report.added == ["alpha.txt", "bravo.md"] and not report.removed
+    assert json.loads(manifest.read_text())["chunking_rules"] == RULES_VERSION
+    assert qa.build().unchanged == ["alpha.txt", "bravo.md"]
 
 
 def test_changed_and_removed_documents(tmp_path, small_corpus, hash_encoder):

@@ -17,12 +17,13 @@ from .config import Settings
 from .records import Chunk, Document
 
 _ROMAN = r"(?:I|II|III|IV|V|VI|VII|VIII|IX|X)"
-_CHAPTER = re.compile(rf"^({_ROMAN})\.?\s+\S")
+_CHAPTER = re.compile(rf"^({_ROMAN})\.?\s+[^\sa-z]")  # not "I am …"
 _NUMBERED = re.compile(r"^(\d{1,2})(?:\.(\d{1,2}))?\.?\s+(\S.*)$")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 _TABLE = re.compile(r"^\[표\s*\d+\]|^(?:Table|TABLE)\s+\d+[.:]")
 _FIGURE = re.compile(r"^\[그림\s*\d+\]|^(?:Figure|FIGURE|Fig\.)\s+\d+[.:]")
 _REFERENCES = re.compile(r"^(?:■\s*)?(?:참고문헌|References|REFERENCES|Bibliography)\s*$")
+_APPENDIX = re.compile(r"^([A-H])(?:\.(\d{1,2}))?\s+[A-Z]")  # "A Additional examples", "A.1 …" after the references
 _SOURCE = re.compile(r"^(?:출처|자료)\s*:")
 _SUPERSCRIPT = "¹²³⁴⁵⁶⁷⁸⁹⁰"
 _FOOTNOTE_SUP = re.compile(rf"^[{_SUPERSCRIPT}]+\)?\s*\S")
@@ -32,6 +33,9 @@ _SUP_MARK = re.compile(rf"[{_SUPERSCRIPT}]+")
 _SUP_TO_DIGIT = str.maketrans(_SUPERSCRIPT, "1234567890")
 KOREAN_SEPARATORS = ["\n\n", "\n", "다. ", "음. ", "함. ", ". ", "? ", "! ", "⇒", ", ", " ", ""]
 MAX_HEADING_CHARS = 70
+# raised whenever a change moves chunks or their section paths, so that an index chunked by older
+# rules is re-chunked by the next build (2: no "#" headings in PDFs, appendices after the references)
+RULES_VERSION = 2
 
 
 @dataclass
@@ -50,9 +54,13 @@ class _Unit:
 class _Outline:
     """Where the parser is in the document's structure; carried across pages."""
 
+    markdown: bool = True  # "# Title" lines are headings; not in a PDF's text, where they are code comments
     chapter: str = ""
     section: str = ""
     section_no: int = 0
+    appendix: str = ""  # the current appendix letter; appendices may only follow the references
+    after_references: bool = False
+    in_code: bool = False  # inside a fenced code block of a Markdown document
     md: list[str] = field(default_factory=list)
 
     def path(self) -> str:
@@ -61,14 +69,27 @@ class _Outline:
 
     def heading(self, line: str) -> bool:
         """Update the outline if ``line`` is a heading; return whether it was one."""
-        if m := _MD_HEADING.match(line):
+        if self.markdown and line.startswith(("```", "~~~")):
+            self.in_code = not self.in_code
+        if self.in_code or line.startswith(("```", "~~~")):
+            return False
+        if self.markdown and (m := _MD_HEADING.match(line)):
             level = len(m.group(1))
             self.md = [*self.md[: level - 1], m.group(2).strip()]
             return True
         if len(line) > MAX_HEADING_CHARS or line.rstrip().endswith((".", "다", "음", ",")):
             return False
+        if self.after_references and (m := _APPENDIX.match(line)):
+            letter, sub = m.group(1), m.group(2)
+            if sub is None and letter == (chr(ord(self.appendix) + 1) if self.appendix else "A"):
+                self.chapter, self.section, self.appendix = line.strip(), "", letter
+                return True
+            if sub is not None and letter == self.appendix:
+                self.section = line.strip()
+                return True
         if _CHAPTER.match(line) or _REFERENCES.match(line):
             self.chapter, self.section, self.section_no = line.strip(), "", 0
+            self.after_references = self.after_references or bool(_REFERENCES.match(line))
             return True
         m = _NUMBERED.match(line)
         if not m:
@@ -90,7 +111,7 @@ class _Outline:
 def chunk_document(doc: Document, settings: Settings | None = None) -> list[Chunk]:
     """Split ``doc`` into verbatim chunks with section paths and page numbers."""
     settings = settings or Settings()
-    outline = _Outline()
+    outline = _Outline(markdown=not doc.paged)
     chunks: list[Chunk] = []
     for index, page_text in enumerate(doc.pages):
         page = index + 1 if doc.paged else None

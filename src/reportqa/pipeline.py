@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer import NOT_FOUND, render, select_quotes, split_sentences
-from .chunking import chunk_document
+from .chunking import RULES_VERSION, chunk_document
 from .citations import Reference, document_citations
 from .config import Settings
 from .documents import corpus_files, detect_lang, load_document, read_bounded, sha256_bytes
@@ -147,6 +147,9 @@ class ReportQA:
             contextlib.ExitStack() as stack,
         ):
             store = None if force or not self.has_index() else self._load_store()
+            if store is not None and store.chunking_rules != RULES_VERSION:
+                logger.warning("the index was chunked by older rules: indexing every document again")
+                store = None
             report = BuildReport()
             seen: dict[str, Path] = {}
             loading: dict[str, Future] = {}
@@ -300,6 +303,7 @@ class ReportQA:
             model=self.encoder.name,
             dim=self.encoder.dim,
             chunker=self.settings.chunker_fingerprint(),
+            chunking_rules=RULES_VERSION,
             aux_model=aux.name if aux else "",
             aux_dim=aux.dim if aux else 0,
         )

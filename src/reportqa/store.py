@@ -148,6 +148,7 @@ class IndexStore:
     chunker: dict
     aux_model: str = ""
     aux_dim: int = 0
+    chunking_rules: int = 1  # chunking.RULES_VERSION when the chunks were made
     chunks: list[Chunk] = field(default_factory=list)
     features: Features | None = None
     documents: dict[str, DocumentEntry] = field(default_factory=dict)
@@ -303,6 +304,7 @@ class IndexStore:
             "aux_model": self.aux_model,
             "aux_dim": self.aux_dim,
             "chunker": self.chunker,
+            "chunking_rules": self.chunking_rules,
             "chunks": len(self.chunks),
             "documents": {
                 d.doc_id: {"path": d.path, "sha256": d.doc_id, "chunks": len(d.chunk_ids)}
@@ -431,6 +433,7 @@ class IndexStore:
             model=manifest["model"],
             dim=manifest["dim"],
             chunker=manifest["chunker"],
+            chunking_rules=manifest.get("chunking_rules", 1),
             aux_model=manifest.get("aux_model", ""),
             aux_dim=manifest.get("aux_dim", 0),
             chunks=chunks,
