@@ -111,6 +111,12 @@ def test_add_copies_and_refuses_to_overwrite_a_different_file(tmp_path, small_co
     assert "--replace" in report.skipped[0][1]
     assert "알파" in (small_corpus / "alpha.txt").read_text(encoding="utf-8")
     assert qa.add([clash], replace=True).added == ["alpha.txt"]
+    other = tmp_path / "notes.docx"
+    other.write_bytes(b"PK")
+    assert qa.add([other]).skipped == [("notes.docx", "notes.docx: only .txt, .md, .pdf files can be added")]
+    assert not (small_corpus / "notes.docx").exists()
+    [(_, reason)] = qa.add([tmp_path]).skipped
+    assert reason == f"{tmp_path}: a folder; add the files in it (e.g. {tmp_path / '*.pdf'})"
 
 
 def test_an_added_file_that_cannot_be_indexed_does_not_stay_in_the_corpus(tmp_path, small_corpus, hash_encoder):

@@ -24,7 +24,7 @@ from .answer import NOT_FOUND, render, select_quotes, split_sentences
 from .chunking import RULES_VERSION, chunk_document
 from .citations import Reference, document_citations
 from .config import Settings
-from .documents import corpus_files, detect_lang, load_document, read_bounded, sha256_bytes
+from .documents import SUPPORTED_SUFFIXES, corpus_files, detect_lang, load_document, read_bounded, sha256_bytes
 from .encoder import Encoder, load_aux_encoder, load_encoder, passage_workers, vectors_with_spans
 from .errors import DocumentError, QuestionError, ReportQAError
 from .lexical import load_tokenizer, tokenize
@@ -321,8 +321,12 @@ class ReportQA:
         written: dict[Path, Path | None] = {}  # each file this call writes, and where its previous content waits
         for source in map(Path, paths):
             target = corpus / safe_name(source.name)
-            if not source.is_file():
+            if source.is_dir():
+                refused.append((source.name, f"{source}: a folder; add the files in it (e.g. {source / '*.pdf'})"))
+            elif not source.is_file():
                 refused.append((source.name, f"{source}: no such file"))
+            elif source.suffix.lower() not in SUPPORTED_SUFFIXES:
+                refused.append((source.name, f"{source.name}: only {', '.join(SUPPORTED_SUFFIXES)} files can be added"))
             elif target.exists() and target.read_bytes() != source.read_bytes() and not replace:
                 refused.append(
                     (
