@@ -103,11 +103,11 @@ class Features:
         joined = {}
         for name in _VECTORS:
             joined[name] = np.vstack(pieces.pop(name))
-            _return_free_memory()
+            return_free_memory()
         return Features(tokens=tokens, sentences=np.vstack(sentences).astype(np.int32), **joined)
 
 
-def _return_free_memory() -> None:
+def return_free_memory() -> None:
     """Hand freed heap pages back to the system (glibc only). A document's arrays are small enough
     to live in the heap, so without this their freed pages stay in the process and the joined
     arrays, mapped afresh, come on top of them."""
