@@ -127,6 +127,24 @@ def test_a_pdf_follows_numbered_sections_references_and_appendices():
     assert [c.page for c in chunks if c.section == "References"] == [2]
 
 
+def test_acknowledgments_and_appendix_headings_in_their_other_spellings():
+    chunks = chunk_document(
+        _paper(
+            "1 Introduction\nWe train a small model.\nAcknowledgments\nWe thank the reviewers.\n"
+            "References\n[1] A. Author. A title, 2023.\nAppendix A: Prompts\nThe prompts we used.\n"
+            "A.1 Code prompts\nWrite a function.\nAppendix B. Limitations\nIt is small."
+        )
+    )
+    assert [c.section for c in chunks] == [
+        "1 Introduction",
+        "Acknowledgments",
+        "References",
+        "Appendix A: Prompts",
+        "Appendix A: Prompts › A.1 Code prompts",
+        "Appendix B. Limitations",
+    ]
+
+
 def test_long_paragraph_is_split_with_overlap_inside_the_limit(tmp_path):
     path = tmp_path / "long.txt"
     sentence = "인공지능 경쟁은 기술과 산업을 넘어 안보 영역으로 확산되고 있다. "

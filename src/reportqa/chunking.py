@@ -23,7 +23,9 @@ _MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 _TABLE = re.compile(r"^\[표\s*\d+\]|^(?:Table|TABLE)\s+\d+[.:]")
 _FIGURE = re.compile(r"^\[그림\s*\d+\]|^(?:Figure|FIGURE|Fig\.)\s+\d+[.:]")
 _REFERENCES = re.compile(r"^(?:■\s*)?(?:참고문헌|References|REFERENCES|Bibliography)\s*$")
-_APPENDIX = re.compile(r"^([A-H])(?:\.(\d{1,2}))?\s+[A-Z]")  # "A Additional examples", "A.1 …" after the references
+# "A Additional examples", "Appendix B: Limitations", "A.1 …", after the references
+_APPENDIX = re.compile(r"^(?:Appendix\s+)?([A-H])(?:\.(\d{1,2}))?[.:]?\s+[A-Z]")
+_UNNUMBERED = re.compile(r"^(?:Acknowledge?ments?|Appendix|Appendices)\s*$")
 _SOURCE = re.compile(r"^(?:출처|자료)\s*:")
 _SUPERSCRIPT = "¹²³⁴⁵⁶⁷⁸⁹⁰"
 _FOOTNOTE_SUP = re.compile(rf"^[{_SUPERSCRIPT}]+\)?\s*\S")
@@ -87,7 +89,7 @@ class _Outline:
             if sub is not None and letter == self.appendix:
                 self.section = line.strip()
                 return True
-        if _CHAPTER.match(line) or _REFERENCES.match(line):
+        if _CHAPTER.match(line) or _REFERENCES.match(line) or _UNNUMBERED.match(line):
             self.chapter, self.section, self.section_no = line.strip(), "", 0
             self.after_references = self.after_references or bool(_REFERENCES.match(line))
             return True
