@@ -2,6 +2,8 @@
 
 import csv
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -149,3 +151,12 @@ def test_damaged_index_is_reported_and_build_force_recovers(tmp_path, capsys, en
     assert main(["build", "--force", "-q", *dirs]) == 0
     assert main(["ask", "미국의 R&D 지출은?", "--json", *dirs]) == 0
     assert json.loads(capsys.readouterr().out)["passages"]
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(cli_dirs):
+    """``reportqa list | head -0``: no traceback and no error line, the shell's SIGPIPE status."""
+    script = f"import sys; from reportqa.cli import main; sys.exit(main(['list', *{cli_dirs!r}]))"
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # the reader is gone before the command writes
+    assert child.wait(timeout=60) == 141
+    assert child.stderr.read() == b""
