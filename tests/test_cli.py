@@ -115,6 +115,7 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and "reportqa build" in err
     assert main(["ask", "   ", "--index", str(tmp_path / "none")]) == 1
     assert main(["frobnicate"]) == 2
+    assert main(["ask", "anything", "--top-k", "0", "--index", str(tmp_path / "none")]) == 2
 
 
 def test_batch_resume_skips_finished_ids_and_repairs_a_torn_line(cli_dirs, tmp_path, capsys):

@@ -174,6 +174,16 @@ def test_empty_questions_are_refused(bad):
         clean_question(bad)
 
 
+def test_the_number_of_passages_is_bounded(tmp_path, small_corpus, hash_encoder):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    assert len(qa.ask("GPUs", top_k=np.int64(2)).passages) == 2
+    assert len(qa.ask("GPUs", top_k=100).passages) == len(qa.store.chunks)
+    for bad in (0, -1, 101, 2.5, True):
+        with pytest.raises(QuestionError, match="top_k must be a whole number from 1 to 100"):
+            qa.ask("GPUs", top_k=bad)
+
+
 def test_questions_are_cleaned_and_bounded():
     assert clean_question("  what\x07 is\n this? ") == "what is this?"
     assert len(clean_question("가" * 10_000)) == 2000

@@ -14,6 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from .config import MAX_TOP_K
 from .errors import ReportQAError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
@@ -39,16 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("documents", nargs="+", help="corpus file name or sha256 prefix (see 'reportqa list')")
     ask = sub.add_parser("ask", parents=[common], help="answer one question with cited passages")
     ask.add_argument("question")
-    ask.add_argument("--top-k", type=int, default=None)
+    ask.add_argument("--top-k", type=_passage_count, default=None)
     ask.add_argument("--json", action="store_true", help="one JSON object, as a batch line")
     batch = sub.add_parser("batch", parents=[common], help="answer a file of questions (.jsonl/.csv/.txt)")
     batch.add_argument("input")
     batch.add_argument("--out", required=True, help="output .jsonl or .csv")
-    batch.add_argument("--top-k", type=int, default=None)
+    batch.add_argument("--top-k", type=_passage_count, default=None)
     batch.add_argument("--resume", action="store_true", help="keep OUT and answer only the ids not in it yet")
     evaluate = sub.add_parser("eval", parents=[common], help="hit@1, hit@k, MRR@10 per language on a question set")
     evaluate.add_argument("questions")
-    evaluate.add_argument("--top-k", type=int, default=5)
+    evaluate.add_argument("--top-k", type=_passage_count, default=5)
     sub.add_parser("list", parents=[common], help="the documents in the index")
     sources = sub.add_parser(
         "sources", parents=[common], help="the works the documents cite, and which are in the corpus"
@@ -65,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default 7860, or $GRADIO_SERVER_PORT")
     return parser
+
+
+def _passage_count(text: str) -> int:
+    value = int(text) if text.strip().lstrip("-").isdigit() else 0
+    if not 1 <= value <= MAX_TOP_K:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_TOP_K}, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

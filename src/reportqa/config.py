@@ -8,6 +8,8 @@ from pathlib import Path
 
 from .default_model import DEFAULT_MODEL_NAME
 
+MAX_TOP_K = 100  # passages per answer: more is a listing, not an answer, and weighs on the web page
+
 _DESCRIPTIONS = {
     "index_dir": "where the built index lives",
     "corpus_dir": "the documents that are indexed",
@@ -109,8 +111,8 @@ class Settings:
             raise ValueError(f"encoder_backend must be 'onnx-int8' or 'torch', got '{self.encoder_backend}'")
         if self.build_processes < -1:
             raise ValueError(f"build_processes must be -1 (automatic), 0 or more, got {self.build_processes}")
-        if self.top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {self.top_k}")
+        if not 1 <= self.top_k <= MAX_TOP_K:
+            raise ValueError(f"top_k must be from 1 to {MAX_TOP_K}, got {self.top_k}")
 
     def chunker_fingerprint(self) -> dict:
         """The settings that change the index's chunks; a mismatch means rebuild."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import numbers
 import os
 import shutil
 import threading
@@ -23,7 +24,7 @@ import numpy as np
 from .answer import NOT_FOUND, render, select_quotes, split_sentences
 from .chunking import RULES_VERSION, chunk_document
 from .citations import Reference, document_citations
-from .config import Settings
+from .config import MAX_TOP_K, Settings
 from .documents import SUPPORTED_SUFFIXES, corpus_files, detect_lang, load_document, read_bounded, sha256_bytes
 from .encoder import Encoder, load_aux_encoder, load_encoder, passage_workers, vectors_with_spans
 from .errors import DocumentError, QuestionError, ReportQAError
@@ -411,7 +412,10 @@ class ReportQA:
 
     def batch(self, questions: list[str], top_k: int | None = None) -> list[Answer]:
         """Answer many questions with one encoder call for all of them."""
-        top_k = top_k or self.settings.top_k
+        top_k = self.settings.top_k if top_k is None else top_k
+        if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or not 1 <= top_k <= MAX_TOP_K:
+            raise QuestionError(f"top_k must be a whole number from 1 to {MAX_TOP_K}, got {top_k!r}")
+        top_k = int(top_k)
         cleaned = [clean_question(q) for q in questions]
         store = self._ready_to_answer()
         started = time.perf_counter()
