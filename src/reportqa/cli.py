@@ -175,8 +175,9 @@ def cmd_batch(args) -> int:
     summary = run_batch(_qa(args), Path(args.input), Path(args.out), top_k=args.top_k, resume=args.resume, on_skip=warn)
     if not args.quiet:
         resumed = f", {summary.already_done} already done" if args.resume else ""
+        questions = "question" if summary.answered == 1 else "questions"
         print(
-            f"answered {summary.answered} questions, skipped {summary.skipped}{resumed}; wrote {args.out}",
+            f"answered {summary.answered} {questions}, skipped {summary.skipped}{resumed}; wrote {args.out}",
             file=sys.stderr,
         )
     return EXIT_SKIPPED if summary.skipped else EXIT_OK
