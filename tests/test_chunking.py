@@ -131,7 +131,8 @@ def test_acknowledgments_and_appendix_headings_in_their_other_spellings():
     chunks = chunk_document(
         _paper(
             "1 Introduction\nWe train a small model.\nAcknowledgments\nWe thank the reviewers.\n"
-            "References\n[1] A. Author. A title, 2023.\nAppendix A: Prompts\nThe prompts we used.\n"
+            "References\n[1] A. Author. A title, 2023.\nA. Vaswani, N. Shazeer\nAttention is all you need\n"
+            "Appendix A: Prompts\nThe prompts we used.\n"
             "A.1 Code prompts\nWrite a function.\nAppendix B. Limitations\nIt is small."
         )
     )

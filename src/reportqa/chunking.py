@@ -25,6 +25,7 @@ _FIGURE = re.compile(r"^\[그림\s*\d+\]|^(?:Figure|FIGURE|Fig\.)\s+\d+[.:]")
 _REFERENCES = re.compile(r"^(?:■\s*)?(?:참고문헌|References|REFERENCES|Bibliography)\s*$")
 # "A Additional examples", "Appendix B: Limitations", "A.1 …", after the references
 _APPENDIX = re.compile(r"^(?:Appendix\s+)?([A-H])(?:\.(\d{1,2}))?[.:]?\s+[A-Z]")
+_INITIAL = re.compile(r"(?<![A-Za-z])[A-Z]\.(?=\s|$)")  # "A. Vaswani, N. Shazeer": a reference line, not "A. Proofs"
 _UNNUMBERED = re.compile(r"^(?:Acknowledge?ments?|Appendix|Appendices)\s*$")
 _SOURCE = re.compile(r"^(?:출처|자료)\s*:")
 _SUPERSCRIPT = "¹²³⁴⁵⁶⁷⁸⁹⁰"
@@ -81,7 +82,7 @@ class _Outline:
             return True
         if len(line) > MAX_HEADING_CHARS or line.rstrip().endswith((".", "다", "음", ",")):
             return False
-        if self.after_references and (m := _APPENDIX.match(line)):
+        if self.after_references and (m := _APPENDIX.match(line)) and len(_INITIAL.findall(line)) < 2:
             letter, sub = m.group(1), m.group(2)
             if sub is None and letter == (chr(ord(self.appendix) + 1) if self.appendix else "A"):
                 self.chapter, self.section, self.appendix = line.strip(), "", letter
