@@ -6,7 +6,8 @@ calibrated beforehand, texts of equal length could share a run and still get the
 This takes the passages a build embeds for the report + the phi-1 PDF, calibrates the scales on
 every other text (each input's widest range seen), and on the rest measures the cosine to the
 float32 model; then it times, on one thread, all texts one per run (per-run and fixed scales) and
-with fixed scales in runs of up to ``--cap`` texts of equal length.
+with fixed scales in runs of up to ``--cap`` texts of equal length, and the same for the lengths
+that at least 8 texts share (short sentences, where a run's fixed cost weighs most).
 
     python bench/static_scales.py [--shared ../shared] [--repeat 2] [--cap 32]
 """
@@ -146,6 +147,22 @@ def main() -> None:
                 graph_session.run(None, feed(ids))
             timings.append(f"{name} {time.thread_time() - started:.2f}")
         print(f"  round {round_}: " + "; ".join(timings))
+    # where sharing pays most: lengths that many texts share (short sentences), alone and together
+    common = [same for same in by_length.values() if len(same) >= 8]
+    alone = [ids for same in common for ids in same]
+    together = [np.concatenate(same[k : k + cap]) for same in common for k in range(0, len(same), cap)]
+    print(f"fixed scales, the {len(alone)} texts whose length at least 8 texts share, one thread:")
+    for round_ in range(1, args.repeat + 1):
+        spent = []
+        for runs in (alone, together):
+            started = time.thread_time()
+            for ids in runs:
+                fixed.run(None, feed(ids))
+            spent.append(time.thread_time() - started)
+        print(
+            f"  round {round_}: one per run {spent[0]:.2f} CPU-s, {len(together)} shared runs {spent[1]:.2f} "
+            f"({spent[1] / spent[0]:.2f})"
+        )
 
 
 if __name__ == "__main__":
