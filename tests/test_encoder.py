@@ -81,3 +81,15 @@ def test_a_repeated_passage_is_embedded_once(encoder):
         del encoder._runner
     assert sum(calls) == 3
     assert np.array_equal(vectors[0], vectors[2]) and np.allclose(vectors[:2], alone, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_where_a_gpu_embeds_passages_the_question_graph_loads_at_the_first_question(encoder, model_cache, monkeypatch):
+    import reportqa.encoder as encoder_module
+
+    monkeypatch.setattr(encoder_module, "gpu_driver_present", lambda: True)
+    on_gpu_machine = encoder_module.DefaultEncoder(model_cache)
+    assert on_gpu_machine._int8 is None  # a build there never runs it
+    questions = ["반도체 수출 통제는?", "What did the US restrict?"]
+    assert np.array_equal(on_gpu_machine.encode_queries(questions), encoder.encode_queries(questions))
+    assert on_gpu_machine._int8 is not None

@@ -117,7 +117,11 @@ class DefaultEncoder:
         # one int8 session, one thread per run: a question runs on one core beside USE's, and passages
         # run one batch per core, as fast as the session's own thread pool on two cores and never
         # stalled by a core that another part of the build is using
-        self._int8 = _OnnxRunner(ensure_onnx_model(cache_dir)) if backend == "onnx-int8" else None
+        self._int8_folder = ensure_onnx_model(cache_dir) if backend == "onnx-int8" else None
+        # loaded now, beside the other models of a cold question; where a GPU embeds the passages, a
+        # build never needs it, so it waits for the first question
+        eager = self._int8_folder is not None and not gpu_driver_present()
+        self._int8 = _OnnxRunner(self._int8_folder) if eager else None
         self._float = None
         self._runner_lock = threading.Lock()
 
@@ -127,7 +131,11 @@ class DefaultEncoder:
         return "cuda" if cuda_available() else "cpu"
 
     def _runner(self, for_passages: bool):
-        if self._int8 is not None and not (for_passages and self.passage_device == "cuda"):
+        if self._int8_folder is not None and not (for_passages and self.passage_device == "cuda"):
+            if self._int8 is None:
+                with self._runner_lock:
+                    if self._int8 is None:
+                        self._int8 = _OnnxRunner(self._int8_folder)
             return self._int8
         with self._runner_lock:
             if self._float is None:
@@ -249,10 +257,15 @@ def passage_workers(encoder: Encoder) -> int:
     return 1
 
 
+def gpu_driver_present() -> bool:
+    """Whether a CUDA GPU may be there, known without importing torch (about 10 s on a GPU machine)."""
+    return Path("/proc/driver/nvidia/version").exists() or bool(os.environ.get("CUDA_VISIBLE_DEVICES"))
+
+
 @functools.lru_cache(maxsize=1)
 def cuda_available() -> bool:
     """True when a CUDA GPU can be used; checks the driver before paying for importing torch."""
-    if not Path("/proc/driver/nvidia/version").exists() and not os.environ.get("CUDA_VISIBLE_DEVICES"):
+    if not gpu_driver_present():
         return False
     try:
         import torch
