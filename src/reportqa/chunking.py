@@ -72,9 +72,10 @@ class _Outline:
 
     def heading(self, line: str) -> bool:
         """Update the outline if ``line`` is a heading; return whether it was one."""
-        if self.markdown and line.startswith(("```", "~~~")):
+        fence = line.startswith(("```", "~~~"))
+        if self.markdown and fence:
             self.in_code = not self.in_code
-        if self.in_code or line.startswith(("```", "~~~")):
+        if self.in_code or fence:
             return False
         if self.markdown and (m := _MD_HEADING.match(line)):
             level = len(m.group(1))
@@ -90,9 +91,10 @@ class _Outline:
             if sub is not None and letter == self.appendix:
                 self.section = line.strip()
                 return True
-        if _CHAPTER.match(line) or _REFERENCES.match(line) or _UNNUMBERED.match(line):
+        references = bool(_REFERENCES.match(line))
+        if references or _CHAPTER.match(line) or _UNNUMBERED.match(line):
             self.chapter, self.section, self.section_no = line.strip(), "", 0
-            self.after_references = self.after_references or bool(_REFERENCES.match(line))
+            self.after_references = self.after_references or references
             return True
         m = _NUMBERED.match(line)
         if not m:

@@ -344,7 +344,7 @@ class ReportQA:
             report = self.build(progress=progress)
         finally:
             undone = _settle_writes(written, report)
-        restored = [name for name, how in undone.items() if how == "the previous file was kept"]
+        restored = [target.name for target, previous in written.items() if previous and target.name in undone]
         if restored:  # the build dropped them from the index: index them again, as the unchanged files they are
             again = self.build(progress=progress)
             report.removed = [name for name in report.removed if name not in restored]
