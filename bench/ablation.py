@@ -1,7 +1,7 @@
 """Retrieval ablation: what each part of the hybrid retriever adds, next to the LangChain recipe.
 
 Indexes the report plus the phi-1 PDF, then scores every variant on the shared dev set (with
-dev_sources) and on our own question set, with the definition of shared/eval/score.py.
+dev_sources) and on our own question sets, with the definition of shared/eval/score.py.
 
     python bench/ablation.py [--index DIR] [--shared ../shared]
 """
@@ -131,6 +131,7 @@ def main() -> None:
             args.shared / "eval" / "dev.jsonl", args.shared / "eval" / "dev_sources.jsonl"
         ),
         "own (bench/questions.jsonl)": load_questions(ROOT / "bench" / "questions.jsonl"),
+        "own, phi-1 body (bench/questions_pdf.jsonl)": load_questions(ROOT / "bench" / "questions_pdf.jsonl"),
     }
     shutil.rmtree(args.index / "recipe", ignore_errors=True)
     build_recipe(args.index / "corpus", args.index / "recipe", "st")

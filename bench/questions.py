@@ -2,7 +2,8 @@
 
 Facts are paraphrased so that questions share few words with the text; every fact is asked in
 Korean and in English; phi-1 facts need the phi-1 PDF in the index; unanswerable questions have
-empty evidence. Run: python bench/questions.py
+empty evidence. ``questions_pdf.jsonl`` asks 22 more facts of the phi-1 paper's body, to judge how
+PDFs are read and cut. Run: python bench/questions.py
 """
 
 import json
@@ -207,19 +208,157 @@ UNANSWERABLE = [
     ),
 ]
 
+# facts from the phi-1 paper's body (abstract to conclusion), to judge how PDFs are read and cut
+PDF_FACTS = [
+    (
+        "pdf_attention",
+        "phi-1은 어떤 어텐션 구현을 썼나?",
+        "Which attention kernel does phi-1 run on?",
+        ["FlashAttention implementation"],
+    ),
+    (
+        "pdf_layers",
+        "13억 매개변수 phi-1 모델은 몇 개의 층으로 되어 있나?",
+        "How deep is the 1.3B phi-1 network?",
+        ["24 layers"],
+    ),
+    (
+        "pdf_small_shape",
+        "phi-1-small의 층 수와 은닉 차원은?",
+        "How many layers and what hidden width does phi-1-small have?",
+        ["20 layers, hidden dimension of 1024"],
+    ),
+    (
+        "pdf_rotary",
+        "회전 위치 임베딩의 차원은 얼마인가?",
+        "What rotary dimension do the position embeddings use?",
+        ["rotary dimension 32"],
+    ),
+    (
+        "pdf_tokenizer",
+        "phi-1은 어느 모델의 토크나이저를 그대로 썼나?",
+        "Whose tokenizer did the authors reuse?",
+        ["codegen-350M-mono"],
+    ),
+    (
+        "pdf_context",
+        "학습에 사용한 시퀀스 길이는?",
+        "How long were the training sequences?",
+        ["sequence length of 2048"],
+    ),
+    (
+        "pdf_finetune_hours",
+        "미세조정에는 추가로 몇 시간이 걸렸나?",
+        "How much extra time did the finetuning take?",
+        ["additional 7 hours"],
+    ),
+    (
+        "pdf_finetune_lr",
+        "미세조정 단계의 최대 학습률은?",
+        "What peak learning rate did the finetuning stage use?",
+        ["maximum learning rate 1e-4"],
+    ),
+    (
+        "pdf_finetune_steps",
+        "phi-1 미세조정은 모두 몇 스텝 진행했나?",
+        "For how many steps was phi-1 finetuned?",
+        ["total of 6,000 steps"],
+    ),
+    (
+        "pdf_annotated",
+        "GPT-4로 교육적 가치를 평가한 코드 표본은 몇 개인가?",
+        "How many code samples did GPT-4 rate for educational value?",
+        ["about 100k samples"],
+    ),
+    (
+        "pdf_exercises_size",
+        "CodeExercises 데이터셋은 몇 토큰 규모인가?",
+        "How big is the CodeExercises dataset in tokens?",
+        ["180M token"],
+    ),
+    (
+        "pdf_textbooks_size",
+        "GPT-3.5로 만든 합성 교과서 데이터는 몇 토큰인가?",
+        "How many tokens of synthetic textbooks did GPT-3.5 write?",
+        ["less that 1B tokens"],
+    ),
+    (
+        "pdf_imports",
+        "패키지 import 분포 그림은 몇 개의 연습문제를 집계했나?",
+        "How many exercises does the import-count figure cover?",
+        ["880K exercises"],
+    ),
+    (
+        "pdf_new_problems",
+        "LLM 채점 평가를 위해 새로 만든 문제는 몇 개인가?",
+        "How many fresh problems were written for the GPT-4-graded evaluation?",
+        ["50 new problems"],
+    ),
+    (
+        "pdf_grade_scale",
+        "GPT-4는 풀이에 몇 점 척도로 점수를 매겼나?",
+        "On what scale does GPT-4 grade a solution?",
+        ["grades from 0 to 10"],
+    ),
+    (
+        "pdf_ngram",
+        "학습 데이터와 13-gram이 겹친 HumanEval 문항은 몇 개였나?",
+        "How many HumanEval problems shared a 13-gram with the training data?",
+        ["4 humaneval questions"],
+    ),
+    (
+        "pdf_pruned",
+        "오염 분석에서 CodeExercises의 얼마를 잘라내고 다시 학습했나?",
+        "How much of CodeExercises was removed before retraining in the contamination study?",
+        ["more than 40%"],
+    ),
+    (
+        "pdf_language",
+        "phi-1이 특화된 프로그래밍 언어는?",
+        "Which programming language is phi-1 limited to?",
+        ["specialized in Python coding"],
+    ),
+    (
+        "pdf_gpt35_errors",
+        "저자들은 왜 GPT-3.5 대신 GPT-4로 합성 데이터를 만들면 나아진다고 보나?",
+        "Why do the authors expect gains from generating the synthetic data with GPT-4?",
+        ["high error rate"],
+    ),
+    (
+        "pdf_replit",
+        "phi-1 이전에 HumanEval 30% 가까이 도달한 가장 작은 모델은?",
+        "Before phi-1, what was the smallest model to get near 30% on HumanEval?",
+        ["Replit-Finetuned at 2.7B"],
+    ),
+    (
+        "pdf_embedding_model",
+        "임베딩 거리 계산에 쓴 임베딩은 어떤 모델에서 나왔나?",
+        "Which model produced the embeddings for the embedding-distance analysis?",
+        ["CodeGen-Mono 350M model"],
+    ),
+    (
+        "pdf_weight_decay",
+        "phi-1-base 사전학습의 가중치 감쇠 값은?",
+        "What weight decay did pretraining phi-1-base use?",
+        ["weight decay 0.1"],
+    ),
+]
 
-def records():
-    for fid, ko, en, evidence in FACTS:
+
+def records(facts=FACTS, unanswerable=UNANSWERABLE):
+    for fid, ko, en, evidence in facts:
         yield {"id": f"{fid}-ko", "lang": "ko", "question": ko, "evidence": evidence}
         yield {"id": f"{fid}-en", "lang": "en", "question": en, "evidence": evidence}
-    for fid, ko, en in UNANSWERABLE:
+    for fid, ko, en in unanswerable:
         yield {"id": f"{fid}-ko", "lang": "ko", "question": ko, "evidence": []}
         yield {"id": f"{fid}-en", "lang": "en", "question": en, "evidence": []}
 
 
 if __name__ == "__main__":
-    out = Path(__file__).with_name("questions.jsonl")
-    with out.open("w", encoding="utf-8") as f:
-        for record in records():
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    print(f"wrote {sum(1 for _ in records())} questions to {out}")
+    for name, facts, unanswerable in (("questions.jsonl", FACTS, UNANSWERABLE), ("questions_pdf.jsonl", PDF_FACTS, [])):
+        out = Path(__file__).with_name(name)
+        written = list(records(facts, unanswerable))
+        with out.open("w", encoding="utf-8") as f:
+            for record in written:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        print(f"wrote {len(written)} questions to {out}")

@@ -146,6 +146,47 @@ def test_acknowledgments_and_appendix_headings_in_their_other_spellings():
     ]
 
 
+def test_an_abstract_is_a_section_before_the_numbered_ones():
+    chunks = chunk_document(
+        _paper("A Paper\nAda Author\nAbstract\nWe study small models.\n1 Introduction\nSmall models are cheap.")
+    )
+    assert [(c.section, c.text) for c in chunks] == [
+        ("", "A Paper\nAda Author"),
+        ("Abstract", "We study small models."),
+        ("1 Introduction", "Small models are cheap."),
+    ]
+
+
+def test_a_wrapped_line_that_starts_with_a_number_continues_its_sentence():
+    chunks = chunk_document(
+        _paper(
+            "1 Introduction\nThe model was trained for 4 days on\n8 A100s, using 2 datasets.\n"
+            "The data was filtered by\n2 classifiers in turn.\n2 Results\nIt scores well.\n"
+            "3 This footnote follows a finished sentence."
+        )
+    )
+    assert [(c.section, c.kind) for c in chunks] == [
+        ("1 Introduction", "text"),
+        ("2 Results", "text"),
+        ("2 Results", "footnote"),
+    ]
+    assert chunks[0].text.endswith(
+        "for 4 days on\n8 A100s, using 2 datasets.\nThe data was filtered by\n2 classifiers in turn."
+    )
+
+
+def test_a_long_pdf_paragraph_is_cut_at_sentence_ends_not_at_line_ends():
+    sentence = (
+        "Each run of the model reads the whole page of text, and each line\nof it breaks where the page ran out. "
+    )
+    page = "1 Method\n" + sentence * 12
+    chunks = chunk_document(_paper(page))
+    assert len(chunks) == 3  # four sentences of 103 characters each
+    assert all(c.text.startswith("Each run") and c.text.endswith("ran out.") for c in chunks)
+    assert all(len(c.text) <= Settings().chunk_size for c in chunks)
+    assert all(page[c.start : c.end] == c.text for c in chunks)
+
+
 def test_long_paragraph_is_split_with_overlap_inside_the_limit(tmp_path):
     path = tmp_path / "long.txt"
     sentence = "인공지능 경쟁은 기술과 산업을 넘어 안보 영역으로 확산되고 있다. "
@@ -168,3 +209,10 @@ def test_pdf_chunks_carry_page_numbers():
     for section in ("4 Evaluation on unconventional problems with LLM grading", "6 Conclusion", "References"):
         assert section in sections
     assert "B Limitation of phi-1" in sections and not any("Rotate the plot" in s for s in sections)
+    # the abstract is its own section, cut at its sentences; a 76-character numbered heading counts
+    abstract = [c.text for c in chunks if c.section == "Abstract"]
+    assert abstract[0].startswith("We introduce phi-1") and "trained for 4 days on\n8 A100s" in abstract[0]
+    assert all(text.endswith(".") for text in abstract)
+    assert any(
+        s.endswith("› 2.1 Filtering of existing code datasets using a transformer-based classifier") for s in sections
+    )

@@ -27,18 +27,28 @@ _REFERENCES = re.compile(r"^(?:■\s*)?(?:참고문헌|References|REFERENCES|Bib
 _APPENDIX = re.compile(r"^(?:Appendix\s+)?([A-H])(?:\.(\d{1,2}))?[.:]?\s+[A-Z]")
 _INITIAL = re.compile(r"(?<![A-Za-z])[A-Z]\.(?=\s|$)")  # "A. Vaswani, N. Shazeer": a reference line, not "A. Proofs"
 _UNNUMBERED = re.compile(r"^(?:Acknowledge?ments?|Appendix|Appendices)\s*$")
+# a paper's or report's summary before its first numbered section or chapter
+_FRONT_MATTER = re.compile(r"^(?:Abstract|ABSTRACT|Summary|Executive [Ss]ummary|요\s?약|초\s?록|국문\s?요약)\s*:?$")
 _SOURCE = re.compile(r"^(?:출처|자료)\s*:")
+_MID_SENTENCE = re.compile(r"[a-z,]$")  # a line that stops mid-sentence: the next one continues it
 _SUPERSCRIPT = "¹²³⁴⁵⁶⁷⁸⁹⁰"
 _FOOTNOTE_SUP = re.compile(rf"^[{_SUPERSCRIPT}]+\)?\s*\S")
 _PARAGRAPH = re.compile(r"^\s*(?:■|□|●|○|◦|▪|⇒)")
 _ITEM = re.compile(r"^\s*(?:[-*•·]|\d+[.)]|[가-하][.)])\s")
 _SUP_MARK = re.compile(rf"[{_SUPERSCRIPT}]+")
 _SUP_TO_DIGIT = str.maketrans(_SUPERSCRIPT, "1234567890")
-KOREAN_SEPARATORS = ["\n\n", "\n", "다. ", "음. ", "함. ", ". ", "? ", "! ", "⇒", ", ", " ", ""]
+# Where an over-long paragraph may be cut, best first: a sentence's end comes before a line break,
+# which in a PDF is only where the page ran out of width
+_SENTENCE_END = r"(?<=[.?!])\s+(?=[A-Z0-9가-힣\"“'‘(\[])"
+SEPARATORS = ["\n\n", r"(?<=[다음함]\.)\s+", _SENTENCE_END, "\n", "⇒", ", ", " ", ""]
+_LITERAL = {"\n\n", "\n", "⇒", ", ", " ", ""}
 MAX_HEADING_CHARS = 70
+MAX_NUMBERED_HEADING_CHARS = 100
 # raised whenever a change moves chunks or their section paths, so that an index chunked by older
-# rules is re-chunked by the next build (2: no "#" headings in PDFs, appendices after the references)
-RULES_VERSION = 2
+# rules is re-chunked by the next build (2: no "#" headings in PDFs, appendices after the references;
+# 3: long paragraphs cut at sentence ends before line breaks, an abstract is a section, wrapped
+# lines that start with a number are not footnotes, numbered headings up to 100 characters)
+RULES_VERSION = 3
 
 
 @dataclass
@@ -81,7 +91,10 @@ class _Outline:
             level = len(m.group(1))
             self.md = [*self.md[: level - 1], m.group(2).strip()]
             return True
-        if len(line) > MAX_HEADING_CHARS or line.rstrip().endswith((".", "다", "음", ",")):
+        numbered = _NUMBERED.match(line)  # these must continue the numbering too, so may run longer
+        if len(line) > (MAX_NUMBERED_HEADING_CHARS if numbered else MAX_HEADING_CHARS):
+            return False
+        if line.rstrip().endswith((".", "다", "음", ",")):
             return False
         if self.after_references and (m := _APPENDIX.match(line)) and len(_INITIAL.findall(line)) < 2:
             letter, sub = m.group(1), m.group(2)
@@ -91,13 +104,15 @@ class _Outline:
             if sub is not None and letter == self.appendix:
                 self.section = line.strip()
                 return True
+        if not (self.chapter or self.section or self.md) and _FRONT_MATTER.match(line):
+            self.section = line.strip().rstrip(":").rstrip()  # section 1 or a chapter follows it, not a subsection
+            return True
         references = bool(_REFERENCES.match(line))
         if references or _CHAPTER.match(line) or _UNNUMBERED.match(line):
             self.chapter, self.section, self.section_no = line.strip(), "", 0
             self.after_references = self.after_references or references
             return True
-        m = _NUMBERED.match(line)
-        if not m:
+        if not (m := numbered):
             return False
         number, sub, title = int(m.group(1)), m.group(2), m.group(3)
         if sub is not None:
@@ -138,13 +153,19 @@ def _parse_units(text: str, outline: _Outline) -> list[_Unit]:
     units: list[_Unit] = []
     current: _Unit | None = None
     blank_before = False
+    previous = ""  # the line before, while it is running text
     for start, end, line in _lines(text):
         stripped = line.strip()
         if not stripped:
             blank_before = True
             continue
         after_blank, blank_before = blank_before, False
-        if outline.heading(stripped):
+        # "8 A100s, using …" after "trained for 4 days on" is a wrapped line: neither a numbered
+        # section nor a footnote such as "9 경향신문 …", which never start mid-sentence
+        in_text = current is not None and current.kind == "text" and not after_blank
+        wrapped = in_text and bool(_MID_SENTENCE.search(previous)) and bool(_NUMBERED.match(stripped))
+        previous = stripped
+        if not wrapped and outline.heading(stripped):
             current = None
             continue
         section = outline.path()
@@ -161,7 +182,7 @@ def _parse_units(text: str, outline: _Outline) -> list[_Unit]:
             current.rows.append((start, end))
             current.end = end
             continue
-        if _FOOTNOTE_SUP.match(stripped) or (_NUMBERED.match(stripped) and not _ITEM.match(stripped)):
+        if _FOOTNOTE_SUP.match(stripped) or (_NUMBERED.match(stripped) and not _ITEM.match(stripped) and not wrapped):
             current = _Unit("footnote", start, end, section)
             units.append(current)
             continue
@@ -236,7 +257,8 @@ def _split_long(text: str, start: int, end: int, settings: Settings):
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
-        separators=KOREAN_SEPARATORS,
+        separators=[re.escape(sep) if sep in _LITERAL else sep for sep in SEPARATORS],
+        is_separator_regex=True,
         keep_separator="end",
         add_start_index=True,
         strip_whitespace=True,
