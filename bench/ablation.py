@@ -22,7 +22,7 @@ from reportqa import ReportQA
 from reportqa.documents import detect_lang
 from reportqa.evaluation import EvalQuestion, score
 from reportqa.lexical import tokenize
-from reportqa.retrieve import best_of_chunk_and_sentences, fuse, lexical_coverage, zscore_top
+from reportqa.retrieve import best_of_chunk_and_sentences, fuse, lexical_coverage, lexical_term, zscore_top
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -86,7 +86,8 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
             "+ language offset",
             "+ USE (calibrated fusion)",
             "+ BM25 (coverage-weighted)",
-            "+ English→Korean term expansion (default)",
+            "+ English→Korean term expansion, every passage",
+            "+ the expansion for Korean passages only (default)",
         )
     }
     for i, q in enumerate(questions):
@@ -101,14 +102,23 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         out["e5 chunks+sentences"].append(dense[i])
         out["+ language offset"].append(balanced)
         out["+ USE (calibrated fusion)"].append(zscore_top(balanced) + qa.settings.second_weight * zscore_top(aux[i]))
-        out["+ BM25 (coverage-weighted)"].append(fuse(balanced, aux[i], lexical, coverage, qa.settings.second_weight))
+        out["+ BM25 (coverage-weighted)"].append(
+            fuse(balanced, aux[i], lexical_term(lexical, coverage), qa.settings.second_weight)
+        )
+        expanded_z = lexical_term(lexical, coverage)
+        default_z = expanded_z
         if detect_lang(q.question) == "en":
-            query_tokens = query_tokens + store.translator(qa.aux_encoder).expand(query_tokens)
-            lexical = store.lexical().scores(query_tokens)
-            best = int(np.argmax(lexical))
-            coverage = lexical_coverage(query_tokens, features.tokens[best]) if lexical.any() else 0.0
-        out["+ English→Korean term expansion (default)"].append(
-            fuse(balanced, aux[i], lexical, coverage, qa.settings.second_weight)
+            expanded_tokens = query_tokens + store.translator(qa.aux_encoder).expand(query_tokens)
+            expanded = store.lexical().scores(expanded_tokens)
+            best = int(np.argmax(expanded))
+            expanded_coverage = lexical_coverage(expanded_tokens, features.tokens[best]) if expanded.any() else 0.0
+            expanded_z = lexical_term(expanded, expanded_coverage)
+            default_z = np.where(langs != "en", expanded_z, default_z)
+        out["+ English→Korean term expansion, every passage"].append(
+            fuse(balanced, aux[i], expanded_z, qa.settings.second_weight)
+        )
+        out["+ the expansion for Korean passages only (default)"].append(
+            fuse(balanced, aux[i], default_z, qa.settings.second_weight)
         )
     return out
 

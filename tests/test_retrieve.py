@@ -3,7 +3,14 @@ import pytest
 
 from conftest import DEV
 from reportqa.config import Settings
-from reportqa.retrieve import best_of_chunk_and_sentences, fuse, lexical_coverage, should_abstain, zscore_top
+from reportqa.retrieve import (
+    best_of_chunk_and_sentences,
+    fuse,
+    lexical_coverage,
+    lexical_term,
+    should_abstain,
+    zscore_top,
+)
 
 
 def test_zscore_top_measures_standing_out_from_the_best_candidates():
@@ -29,14 +36,14 @@ def test_lexical_coverage():
 def test_fusion_lets_an_uncovered_lexical_list_fade():
     dense = np.array([0.2, 0.9, 0.1, 0.3])
     lexical = np.array([5.0, 0.0, 0.0, 0.0])
-    assert int(np.argmax(fuse(dense, None, lexical, coverage=0.0, aux_weight=0.5))) == 1
-    assert int(np.argmax(fuse(dense, None, lexical, coverage=1.0, aux_weight=0.5))) == 0
+    assert int(np.argmax(fuse(dense, None, lexical_term(lexical, 0.0), aux_weight=0.5))) == 1
+    assert int(np.argmax(fuse(dense, None, lexical_term(lexical, 1.0), aux_weight=0.5))) == 0
 
 
 def test_fusion_adds_the_second_encoder():
     dense = np.array([0.50, 0.52, 0.10])
     aux = np.array([0.9, 0.1, 0.0])
-    fused = fuse(dense, aux, np.zeros(3), coverage=0.0, aux_weight=1.0)
+    fused = fuse(dense, aux, np.zeros(3), aux_weight=1.0)
     assert int(np.argmax(fused)) == 0
 
 
@@ -77,3 +84,29 @@ def test_candidate_search_ranks_like_the_exhaustive_one_and_survives_a_reload(re
     assert [[p.row for p in r.passages] for r in again.retrieve_many(questions, 5)] == [
         [p.row for p in r.passages] for r in exact
     ]
+
+
+@pytest.mark.slow
+def test_the_korean_term_expansion_reaches_korean_passages_only(small_corpus, tmp_path, encoder, monkeypatch):
+    """An English question's Korean terms score the Korean passages; English passages keep its own words."""
+    from reportqa import ReportQA
+    from reportqa.retrieve import Retriever
+
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=encoder)
+    qa.build()
+    store = qa.store
+    question = "What was the budget of the alpha project, and how many GPUs does the cluster have?"
+    assert store.translator(qa.aux_encoder).expand(["budget", "project"])  # the expansion has Korean terms
+
+    def scores(retriever):
+        (result,) = retriever.retrieve_many([question], top_k=len(store.chunks))
+        return {p.row: p.score for p in result.passages}
+
+    expanded = scores(Retriever(store, qa.encoder, qa.aux_encoder, qa.settings))
+    monkeypatch.setattr(Retriever, "_expansion", lambda self, tokens, language: [])
+    plain = scores(Retriever(store, qa.encoder, qa.aux_encoder, qa.settings))
+    english = [row for row, chunk in enumerate(store.chunks) if chunk.lang == "en"]
+    korean = [row for row, chunk in enumerate(store.chunks) if chunk.lang == "ko"]
+    assert english and korean
+    assert all(expanded[row] == pytest.approx(plain[row]) for row in english)
+    assert any(expanded[row] != pytest.approx(plain[row]) for row in korean)

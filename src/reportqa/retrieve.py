@@ -12,7 +12,8 @@ Each score list is standardised against its own top-50 for this question (how fa
 out from the best candidates, not the raw scale, which differs per encoder and per question) and
 summed; BM25 is weighted by how much of the question its best chunk covers, so it counts when it
 matches the question's words and fades when it cannot. English questions reach Korean text in
-BM25 through their words' nearest Korean terms of the corpus (``lexical.TermTranslator``).
+BM25 through their words' nearest Korean terms of the corpus (``lexical.TermTranslator``); English
+passages are scored with the question's own words.
 """
 
 from __future__ import annotations
@@ -76,10 +77,14 @@ def lexical_coverage(query_tokens: list[str], chunk_tokens: list[str]) -> float:
     return len(wanted & set(chunk_tokens)) / len(wanted) if wanted else 0.0
 
 
-def fuse(
-    dense: np.ndarray, aux: np.ndarray | None, lexical: np.ndarray, coverage: float, aux_weight: float
-) -> np.ndarray:
-    fused = zscore_top(dense) + coverage * zscore_top(lexical)
+def lexical_term(lexical: np.ndarray, coverage: float) -> np.ndarray:
+    """BM25 as it enters the fusion: standardised, and weighted by how much of the question it covers."""
+    return coverage * zscore_top(lexical)
+
+
+def fuse(dense: np.ndarray, aux: np.ndarray | None, lexical: np.ndarray, aux_weight: float) -> np.ndarray:
+    """Sum of the standardised dense scores, ``lexical`` (from ``lexical_term``) and the weighted second encoder."""
+    fused = zscore_top(dense) + lexical
     if aux is not None:
         fused += aux_weight * zscore_top(aux)
     return fused
@@ -140,12 +145,23 @@ class Retriever:
         results = []
         for i, question in enumerate(questions):
             language = detect_lang(question)
-            query_tokens = self._query_tokens(question, language)
-            lexical = self.store.lexical().scores(query_tokens)
+            query_tokens = tokenize(question)
+            lexical, coverage = self._bm25(query_tokens)
+            lexical_z = lexical_term(lexical, coverage)
+            lists = [lexical]
+            if expansion := self._expansion(query_tokens, language):
+                # the corpus's Korean terms for an English question's words, for the passages in the
+                # other language only: in its own language the added terms match nothing and would
+                # shrink the share of the question that a passage covers
+                expanded, expanded_coverage = self._bm25(query_tokens + expansion)
+                other = chunk_langs != language
+                lexical_z = np.where(other, lexical_term(expanded, expanded_coverage), lexical_z)
+                lists.append(expanded)
             if large:
                 head = min(ANN_CANDIDATES, len(lexical))
-                lexical_best = np.argpartition(-lexical, head - 1)[:head]
-                rows = np.union1d(candidates[i], lexical_best)
+                rows = candidates[i]
+                for scores in lists:
+                    rows = np.union1d(rows, np.argpartition(-scores, head - 1)[:head])
                 dense_i = self._dense_rows(rows, query_vectors[i], features.vectors, features.sentence_vectors)
                 aux_i = (
                     self._dense_rows(rows, aux_queries[i], features.aux_vectors, features.aux_sentence_vectors)
@@ -155,18 +171,22 @@ class Retriever:
             else:
                 dense_i, aux_i = dense[i], (aux[i] if aux is not None else None)
             dense_i = dense_i + self.settings.cross_language_offset * (chunk_langs != language)
-            best_lexical = int(np.argmax(lexical))
-            coverage = lexical_coverage(query_tokens, features.tokens[best_lexical]) if lexical.any() else 0.0
-            fused = fuse(dense_i, aux_i, lexical, coverage, self.settings.second_weight)
+            fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight)
             results.append(self._retrieval(fused, aux_i, top_k))
         return results
 
-    def _query_tokens(self, question: str, language: str) -> list[str]:
-        """BM25 tokens; an English question also gets the corpus's Korean terms for its words."""
-        tokens = tokenize(question)
-        if language == "en" and self.aux_encoder is not None:
-            tokens += self.store.translator(self.aux_encoder).expand(tokens)
-        return tokens
+    def _bm25(self, query_tokens: list[str]) -> tuple[np.ndarray, float]:
+        """BM25 scores of every chunk, and the share of the question's tokens its best chunk holds."""
+        lexical = self.store.lexical().scores(query_tokens)
+        if not lexical.any():
+            return lexical, 0.0
+        return lexical, lexical_coverage(query_tokens, self.store.features.tokens[int(np.argmax(lexical))])
+
+    def _expansion(self, query_tokens: list[str], language: str) -> list[str]:
+        """The corpus's Korean terms for an English question's words (none for other questions)."""
+        if language != "en" or self.aux_encoder is None:
+            return []
+        return self.store.translator(self.aux_encoder).expand(query_tokens)
 
     def _dense(self, queries: np.ndarray, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray) -> np.ndarray:
         rows = self.store.features.sentences[:, 0] if len(sentence_vectors) else np.zeros(0, np.int64)
