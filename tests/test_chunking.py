@@ -175,6 +175,19 @@ def test_a_wrapped_line_that_starts_with_a_number_continues_its_sentence():
     )
 
 
+def test_a_heading_after_a_short_unpunctuated_line_is_still_a_heading():
+    chunks = chunk_document(
+        _paper(
+            "1 Method\nWe compare three ways of training a small model on the same data, and each\n"
+            "of them is run three times with the same seeds so that the differences between\n"
+            "them can be told apart from the noise of a single training run. The ways are\n"
+            "- filtering the web data first\n- synthetic textbooks\n2 Results\nAll three help a little, the\n"
+            "second more than the others on every benchmark that we have looked at so far.\n3 Discussion\nMore."
+        )
+    )
+    assert [c.section for c in chunks] == ["1 Method", "2 Results", "3 Discussion"]
+
+
 def test_a_long_pdf_paragraph_is_cut_at_sentence_ends_not_at_line_ends():
     sentence = (
         "Each run of the model reads the whole page of text, and each line\nof it breaks where the page ran out. "

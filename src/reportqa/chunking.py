@@ -154,16 +154,20 @@ def _parse_units(text: str, outline: _Outline) -> list[_Unit]:
     current: _Unit | None = None
     blank_before = False
     previous = ""  # the line before, while it is running text
+    lengths = sorted(len(line.strip()) for _, _, line in _lines(text) if line.strip())
+    full_width = 0.8 * lengths[len(lengths) // 2] if lengths else 0.0  # a line the page's width cut
     for start, end, line in _lines(text):
         stripped = line.strip()
         if not stripped:
             blank_before = True
             continue
         after_blank, blank_before = blank_before, False
-        # "8 A100s, using …" after "trained for 4 days on" is a wrapped line: neither a numbered
-        # section nor a footnote such as "9 경향신문 …", which never start mid-sentence
+        # "8 A100s, using …" after a full-width "… trained for 4 days on" is a wrapped line: neither a
+        # numbered section nor a footnote such as "9 경향신문 …", which never start mid-sentence (a
+        # short line such as a list item's last may end without a full stop before a heading)
         in_text = current is not None and current.kind == "text" and not after_blank
-        wrapped = in_text and bool(_MID_SENTENCE.search(previous)) and bool(_NUMBERED.match(stripped))
+        cut_by_width = len(previous) >= full_width and bool(_MID_SENTENCE.search(previous))
+        wrapped = in_text and cut_by_width and bool(_NUMBERED.match(stripped))
         previous = stripped
         if not wrapped and outline.heading(stripped):
             current = None
