@@ -188,6 +188,22 @@ def test_a_heading_after_a_short_unpunctuated_line_is_still_a_heading():
     assert [c.section for c in chunks] == ["1 Method", "2 Results", "3 Discussion"]
 
 
+def test_page_numbers_and_the_arxiv_stamp_are_left_out():
+    chunks = chunk_document(
+        _paper(
+            "1 Introduction\nWe show the power of\n1\narXiv:2306.11644v2  [cs.CL]  2 Oct 2023",
+            "2\nsmall models.\n2 Data\nWe count 2\n2",
+            "The answer is\n7",
+        )
+    )
+    assert [(c.page, c.text) for c in chunks] == [
+        (1, "We show the power of"),
+        (2, "small models."),
+        (2, "We count 2"),
+        (3, "The answer is\n7"),  # not page 3's number
+    ]
+
+
 def test_a_long_pdf_paragraph_is_cut_at_sentence_ends_not_at_line_ends():
     sentence = (
         "Each run of the model reads the whole page of text, and each line\nof it breaks where the page ran out. "
@@ -226,6 +242,7 @@ def test_pdf_chunks_carry_page_numbers():
     abstract = [c.text for c in chunks if c.section == "Abstract"]
     assert abstract[0].startswith("We introduce phi-1") and "trained for 4 days on\n8 A100s" in abstract[0]
     assert all(text.endswith(".") for text in abstract)
+    assert not any(c.text.splitlines()[-1].strip() == str(c.page) or "arXiv:2306.11644v2" in c.text for c in chunks)
     assert any(
         s.endswith("› 2.1 Filtering of existing code datasets using a transformer-based classifier") for s in sections
     )

@@ -30,6 +30,7 @@ _UNNUMBERED = re.compile(r"^(?:Acknowledge?ments?|Appendix|Appendices)\s*$")
 # a paper's or report's summary before its first numbered section or chapter
 _FRONT_MATTER = re.compile(r"^(?:Abstract|ABSTRACT|Summary|Executive [Ss]ummary|요\s?약|초\s?록|국문\s?요약)\s*:?$")
 _SOURCE = re.compile(r"^(?:출처|자료)\s*:")
+_ARXIV_STAMP = re.compile(r"^arXiv:\d{4}\.\d{4,5}(?:v\d+)?\s+\[[\w.-]+\]\s+\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}$")
 _MID_SENTENCE = re.compile(r"[a-z,]$")  # a line that stops mid-sentence: the next one continues it
 _SUPERSCRIPT = "¹²³⁴⁵⁶⁷⁸⁹⁰"
 _FOOTNOTE_SUP = re.compile(rf"^[{_SUPERSCRIPT}]+\)?\s*\S")
@@ -47,8 +48,9 @@ MAX_NUMBERED_HEADING_CHARS = 100
 # raised whenever a change moves chunks or their section paths, so that an index chunked by older
 # rules is re-chunked by the next build (2: no "#" headings in PDFs, appendices after the references;
 # 3: long paragraphs cut at sentence ends before line breaks, an abstract is a section, wrapped
-# lines that start with a number are not footnotes, numbered headings up to 100 characters)
-RULES_VERSION = 3
+# lines that start with a number are not footnotes, numbered headings up to 100 characters; 4: a
+# page's number and arXiv's margin stamp left out, a line is wrapped only where it is full width)
+RULES_VERSION = 4
 
 
 @dataclass
@@ -135,7 +137,7 @@ def chunk_document(doc: Document, settings: Settings | None = None) -> list[Chun
     chunks: list[Chunk] = []
     for index, page_text in enumerate(doc.pages):
         page = index + 1 if doc.paged else None
-        units = _parse_units(page_text, outline)
+        units = _parse_units(page_text, outline, page)
         for start, end, unit in _pack(units, page_text, settings):
             chunks.append(_make_chunk(doc, page_text, page, start, end, unit))
     return chunks
@@ -149,8 +151,20 @@ def _lines(text: str):
         pos += len(raw)
 
 
-def _parse_units(text: str, outline: _Outline) -> list[_Unit]:
+def _page_furniture(text: str, page: int | None) -> set[int]:
+    """Start offsets of lines that belong to the page, not the text: its number alone on the first or
+    last line, and arXiv's margin stamp."""
+    lines = [(start, line.strip()) for start, _, line in _lines(text) if line.strip()]
+    furniture = {start for start, line in lines if _ARXIV_STAMP.match(line)}
+    lines = [(start, line) for start, line in lines if start not in furniture]
+    if page is not None:
+        furniture |= {start for start, line in lines[:1] + lines[-1:] if line == str(page)}
+    return furniture
+
+
+def _parse_units(text: str, outline: _Outline, page: int | None = None) -> list[_Unit]:
     units: list[_Unit] = []
+    furniture = _page_furniture(text, page)
     current: _Unit | None = None
     blank_before = False
     previous = ""  # the line before, while it is running text
@@ -158,8 +172,8 @@ def _parse_units(text: str, outline: _Outline) -> list[_Unit]:
     full_width = 0.8 * lengths[len(lengths) // 2] if lengths else 0.0  # a line the page's width cut
     for start, end, line in _lines(text):
         stripped = line.strip()
-        if not stripped:
-            blank_before = True
+        if not stripped or start in furniture:
+            blank_before = blank_before or not stripped
             continue
         after_blank, blank_before = blank_before, False
         # "8 A100s, using …" after a full-width "… trained for 4 days on" is a wrapped line: neither a
