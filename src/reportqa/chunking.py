@@ -167,7 +167,7 @@ def _parse_units(text: str, outline: _Outline, page: int | None = None) -> list[
     furniture = _page_furniture(text, page)
     current: _Unit | None = None
     blank_before = False
-    previous = ""  # the line before, while it is running text
+    previous = ""  # the line before (page furniture aside)
     lengths = sorted(len(line.strip()) for _, _, line in _lines(text) if line.strip())
     full_width = 0.8 * lengths[len(lengths) // 2] if lengths else 0.0  # a line the page's width cut
     for start, end, line in _lines(text):
