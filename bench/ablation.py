@@ -22,7 +22,7 @@ from reportqa import ReportQA
 from reportqa.documents import detect_lang
 from reportqa.evaluation import EvalQuestion, score
 from reportqa.lexical import tokenize
-from reportqa.retrieve import best_of_chunk_and_sentences, fuse, lexical_coverage, lexical_term, zscore_top
+from reportqa.retrieve import best_of_chunk_and_sentences, bm25_with_coverage, fuse, lexical_term, zscore_top
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -92,9 +92,7 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
     }
     for i, q in enumerate(questions):
         query_tokens = tokenize(q.question)
-        lexical = store.lexical().scores(query_tokens)
-        best = int(np.argmax(lexical))
-        coverage = lexical_coverage(query_tokens, features.tokens[best]) if lexical.any() else 0.0
+        lexical, coverage = bm25_with_coverage(store, query_tokens)
         balanced = dense[i] + offset * (langs != detect_lang(q.question))
         out["e5 dense (chunks)"].append(chunk[i])
         out["BM25 (Kiwi)"].append(lexical)
@@ -109,9 +107,7 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         default_z = expanded_z
         if detect_lang(q.question) == "en":
             expanded_tokens = query_tokens + store.translator(qa.aux_encoder).expand(query_tokens)
-            expanded = store.lexical().scores(expanded_tokens)
-            best = int(np.argmax(expanded))
-            expanded_coverage = lexical_coverage(expanded_tokens, features.tokens[best]) if expanded.any() else 0.0
+            expanded, expanded_coverage = bm25_with_coverage(store, expanded_tokens)
             expanded_z = lexical_term(expanded, expanded_coverage)
             default_z = np.where(langs != "en", expanded_z, default_z)
         out["+ English→Korean term expansion, every passage"].append(

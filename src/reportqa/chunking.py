@@ -41,8 +41,7 @@ _SUP_TO_DIGIT = str.maketrans(_SUPERSCRIPT, "1234567890")
 # Where an over-long paragraph may be cut, best first: a sentence's end comes before a line break,
 # which in a PDF is only where the page ran out of width
 _SENTENCE_END = r"(?<=[.?!])\s+(?=[A-Z0-9가-힣\"“'‘(\[])"
-SEPARATORS = ["\n\n", r"(?<=[다음함]\.)\s+", _SENTENCE_END, "\n", "⇒", ", ", " ", ""]
-_LITERAL = {"\n\n", "\n", "⇒", ", ", " ", ""}
+SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", _SENTENCE_END, r"\n", "⇒", ", ", " ", ""]  # regular expressions
 MAX_HEADING_CHARS = 70
 MAX_NUMBERED_HEADING_CHARS = 100
 # raised whenever a change moves chunks or their section paths, so that an index chunked by older
@@ -151,10 +150,9 @@ def _lines(text: str):
         pos += len(raw)
 
 
-def _page_furniture(text: str, page: int | None) -> set[int]:
-    """Start offsets of lines that belong to the page, not the text: its number alone on the first or
-    last line, and arXiv's margin stamp."""
-    lines = [(start, line.strip()) for start, _, line in _lines(text) if line.strip()]
+def _page_furniture(lines: list[tuple[int, str]], page: int | None) -> set[int]:
+    """Start offsets of the (start, stripped text) ``lines`` that belong to the page, not the text:
+    its number alone on the first or last line, and arXiv's margin stamp."""
     furniture = {start for start, line in lines if _ARXIV_STAMP.match(line)}
     lines = [(start, line) for start, line in lines if start not in furniture]
     if page is not None:
@@ -164,11 +162,12 @@ def _page_furniture(text: str, page: int | None) -> set[int]:
 
 def _parse_units(text: str, outline: _Outline, page: int | None = None) -> list[_Unit]:
     units: list[_Unit] = []
-    furniture = _page_furniture(text, page)
+    filled = [(start, line.strip()) for start, _, line in _lines(text) if line.strip()]
+    furniture = _page_furniture(filled, page)
     current: _Unit | None = None
     blank_before = False
     previous = ""  # the line before (page furniture aside)
-    lengths = sorted(len(line.strip()) for _, _, line in _lines(text) if line.strip())
+    lengths = sorted(len(line) for _, line in filled)
     full_width = 0.8 * lengths[len(lengths) // 2] if lengths else 0.0  # a line the page's width cut
     for start, end, line in _lines(text):
         stripped = line.strip()
@@ -275,7 +274,7 @@ def _split_long(text: str, start: int, end: int, settings: Settings):
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
-        separators=[re.escape(sep) if sep in _LITERAL else sep for sep in SEPARATORS],
+        separators=SEPARATORS,
         is_separator_regex=True,
         keep_separator="end",
         add_start_index=True,

@@ -494,7 +494,7 @@ def ensure_onnx_model(cache_dir: Path | None = None) -> Path:
             for stage, source, out in stages:
                 stage(source, out)
                 # each stage's model copies are garbage once it has written its file; handing their
-                # pages back keeps the conversion's peak at the largest stage's (3.6 GB, not 5.2 GB)
+                # pages back keeps the conversion's peak near the largest stage's (4.2 GB measured, not 5.2 GB)
                 gc.collect()
                 return_free_memory()
         (work / "model" / "reportqa_conversion.json").write_text(

@@ -77,6 +77,14 @@ def lexical_coverage(query_tokens: list[str], chunk_tokens: list[str]) -> float:
     return len(wanted & set(chunk_tokens)) / len(wanted) if wanted else 0.0
 
 
+def bm25_with_coverage(store: IndexStore, query_tokens: list[str]) -> tuple[np.ndarray, float]:
+    """BM25 scores of every chunk, and the share of the question's tokens its best chunk holds."""
+    lexical = store.lexical().scores(query_tokens)
+    if not lexical.any():
+        return lexical, 0.0
+    return lexical, lexical_coverage(query_tokens, store.features.tokens[int(np.argmax(lexical))])
+
+
 def lexical_term(lexical: np.ndarray, coverage: float) -> np.ndarray:
     """BM25 as it enters the fusion: standardised, and weighted by how much of the question it covers."""
     return coverage * zscore_top(lexical)
@@ -146,14 +154,14 @@ class Retriever:
         for i, question in enumerate(questions):
             language = detect_lang(question)
             query_tokens = tokenize(question)
-            lexical, coverage = self._bm25(query_tokens)
+            lexical, coverage = bm25_with_coverage(self.store, query_tokens)
             lexical_z = lexical_term(lexical, coverage)
             lists = [lexical]
             if expansion := self._expansion(query_tokens, language):
                 # the corpus's Korean terms for an English question's words, for the passages in the
                 # other language only: in its own language the added terms match nothing and would
                 # shrink the share of the question that a passage covers
-                expanded, expanded_coverage = self._bm25(query_tokens + expansion)
+                expanded, expanded_coverage = bm25_with_coverage(self.store, query_tokens + expansion)
                 other = chunk_langs != language
                 lexical_z = np.where(other, lexical_term(expanded, expanded_coverage), lexical_z)
                 lists.append(expanded)
@@ -174,13 +182,6 @@ class Retriever:
             fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight)
             results.append(self._retrieval(fused, aux_i, top_k))
         return results
-
-    def _bm25(self, query_tokens: list[str]) -> tuple[np.ndarray, float]:
-        """BM25 scores of every chunk, and the share of the question's tokens its best chunk holds."""
-        lexical = self.store.lexical().scores(query_tokens)
-        if not lexical.any():
-            return lexical, 0.0
-        return lexical, lexical_coverage(query_tokens, self.store.features.tokens[int(np.argmax(lexical))])
 
     def _expansion(self, query_tokens: list[str], language: str) -> list[str]:
         """The corpus's Korean terms for an English question's words (none for other questions)."""
