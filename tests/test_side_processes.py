@@ -6,40 +6,60 @@ import numpy as np
 import pytest
 
 from conftest import REPORT
-from reportqa import ReportQA, ReportQAError, Settings
+from reportqa import ReportQA, ReportQAError, Settings, lexical
 from reportqa.answer import split_sentences
 from reportqa.lexical import tokenize
 from reportqa.side_processes import MAX_PROCESSES, SidePool, auto_processes
 
 
-def test_processes_are_used_only_beside_a_gpu_unless_asked_for():
-    assert auto_processes(-1, gpu=False) == 0
-    assert auto_processes(-1, gpu=True) == min(MAX_PROCESSES, (os.cpu_count() or 1) - 1)
-    assert auto_processes(3, gpu=False) == 3
-    assert auto_processes(0, gpu=True) == 0
+def test_kiwi_has_a_process_of_its_own_on_a_cpu_and_use_joins_it_beside_a_gpu():
+    assert auto_processes(-1, gpu=False) == (1, False)
+    assert auto_processes(-1, gpu=True) == (min(MAX_PROCESSES, (os.cpu_count() or 1) - 1), True)
+    assert auto_processes(3, gpu=False) == (3, True)
+    assert auto_processes(0, gpu=True) == (0, False)
     with pytest.raises(ValueError, match="build_processes"):
         Settings().with_(build_processes=-2)
 
 
 @pytest.mark.slow
-def test_a_build_with_worker_processes_indexes_what_the_threads_do(tmp_path, small_corpus, encoder, model_cache):
+def test_a_build_with_worker_processes_indexes_what_the_threads_do(
+    tmp_path, small_corpus, encoder, model_cache, monkeypatch
+):
     """Same chunks, tokens and vectors of both encoders, whether USE and Kiwi run in workers or on threads."""
     (small_corpus / "report-part.txt").write_text(REPORT.read_text(encoding="utf-8")[:6000], encoding="utf-8")
-    stores = []
-    for processes in (2, 0):
+    started = []
+    monkeypatch.setattr(SidePool, "warm", lambda pool: started.append(pool.runs_aux) or SidePool._start_worker(pool))
+    stores = {}
+    for processes in (2, -1, 0):
+        if processes == -1:  # Kiwi not loaded here yet, as in a fresh ``reportqa build``
+            lexical._kiwi.cache_clear()
         settings = Settings.from_env().with_(build_processes=processes, cache_dir=model_cache)
         qa = ReportQA(
             index_dir=tmp_path / f"index-{processes}", corpus_dir=small_corpus, settings=settings, encoder=encoder
         )
         assert len(qa.build().added) == 3
-        stores.append(qa.store)
-    workers, threads = (store.features for store in stores)
-    assert [c.text for c in stores[0].chunks] == [c.text for c in stores[1].chunks]
-    assert workers.tokens == threads.tokens and any(workers.tokens)
-    assert np.array_equal(workers.sentences, threads.sentences)
-    assert workers.aux_vectors.shape[1] == 512
-    for name in ("vectors", "sentence_vectors", "aux_vectors", "aux_sentence_vectors"):
-        assert np.allclose(getattr(workers, name), getattr(threads, name), atol=1e-6), name
+        if processes == -1:
+            assert not lexical.tokenizer_loaded()  # every token came from the worker
+        stores[processes] = qa.store
+    assert started == [True, False]  # USE and Kiwi for 2; Kiwi alone for -1; none for 0
+    threads = stores[0].features
+    for processes in (2, -1):
+        workers = stores[processes].features
+        assert [c.text for c in stores[processes].chunks] == [c.text for c in stores[0].chunks]
+        assert workers.tokens == threads.tokens and any(workers.tokens)
+        assert np.array_equal(workers.sentences, threads.sentences)
+        assert workers.aux_vectors.shape[1] == 512
+        for name in ("vectors", "sentence_vectors", "aux_vectors", "aux_sentence_vectors"):
+            assert np.allclose(getattr(workers, name), getattr(threads, name), atol=1e-6), name
+
+
+@pytest.mark.slow
+def test_a_build_where_kiwi_is_loaded_already_tokenises_on_a_thread(tmp_path, small_corpus, encoder, monkeypatch):
+    """A long-lived process (the web app after its first question) has no load to hide: no worker starts."""
+    lexical.load_tokenizer()
+    monkeypatch.setattr(SidePool, "warm", lambda pool: pytest.fail("a worker process was started"))
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=encoder)
+    assert len(qa.build().added) == 2 and any(qa.store.features.tokens)
 
 
 def test_workers_return_tokens_and_vectors_of_texts_and_spans(model_cache):

@@ -25,7 +25,7 @@ _DESCRIPTIONS = {
     "batch_size": "texts per encoder batch while indexing, for a model loaded by name (the default model "
     "batches by tokens)",
     "build_processes": "worker processes for USE and Kiwi during a build (-1: one per core, less one, when e5 "
-    "embeds on a GPU, else none; 0: none, they run on threads beside e5)",
+    "embeds on a GPU, else one for Kiwi alone; 0: none, they run on threads beside e5)",
     "max_file_mb": "documents larger than this are skipped with a reason",
     "ann_above": "above this many chunks, e5 and USE scores are computed for FAISS IVF candidates (nearest chunks "
     "and sentences, plus BM25's best) instead of for every chunk and sentence",

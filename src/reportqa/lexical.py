@@ -43,6 +43,11 @@ def load_tokenizer() -> None:
         _kiwi().tokenize("준비")
 
 
+def tokenizer_loaded() -> bool:
+    """Whether Kiwi's model is loaded in this process (a build hands the first load to a worker)."""
+    return _kiwi.cache_info().currsize > 0
+
+
 def tokenize(text: str) -> list[str]:
     """Content morphemes and whole anchors, lower-cased; particles and stop words dropped."""
     with _kiwi_lock:

@@ -26,12 +26,12 @@ from .chunking import RULES_VERSION, chunk_document
 from .citations import Reference, document_citations
 from .config import MAX_TOP_K, Settings
 from .documents import SUPPORTED_SUFFIXES, corpus_files, detect_lang, load_document, read_bounded, sha256_bytes
-from .encoder import Encoder, load_aux_encoder, load_encoder, passage_workers, vectors_with_spans
+from .encoder import Encoder, gpu_driver_present, load_aux_encoder, load_encoder, passage_workers, vectors_with_spans
 from .errors import DocumentError, QuestionError, ReportQAError
-from .lexical import load_tokenizer, tokenize
+from .lexical import load_tokenizer, tokenize, tokenizer_loaded
 from .records import Answer, Chunk, Document
 from .retrieve import Retriever
-from .side_processes import SidePool, auto_processes
+from .side_processes import TOKENS_ONLY, SidePool, auto_processes
 from .store import BuildLock, DocumentEntry, Features, IndexStore, read_manifest
 
 logger = logging.getLogger(__name__)
@@ -138,7 +138,8 @@ class ReportQA:
 
         The stages overlap: e5 loads while the first new document is read, the next document is
         read and chunked while the current one is embedded, and USE and the BM25 tokenizer load
-        and run beside e5 — in worker processes when e5 runs on a GPU, so that the cores keep up.
+        and run beside e5 — Kiwi in a worker process, and USE too when e5 runs on a GPU, so that
+        the cores keep up (see ``side_processes``).
         """
         started = time.perf_counter()
         with (
@@ -154,24 +155,28 @@ class ReportQA:
             report = BuildReport()
             seen: dict[str, Path] = {}
             loading: dict[str, Future] = {}
-            side: SidePool | None = None
+            sides: list[SidePool | None] = []  # decided once: with the first read on a CPU, else once e5 loads
             added: list[_NewDocument] = []
             new_files = self._new_files(store, seen, report)
 
-            def load_encoder() -> None:  # from the first new file on, beside the reading
+            def start_loading() -> None:  # from the first new file on, beside the reading
                 loading["encoder"] = pool.submit(lambda: self.encoder)
+                if not gpu_driver_present():  # a CPU build for sure: Kiwi's worker loads while documents are read
+                    sides.append(self._side_processes(stack, gpu=False))
 
-            reads = _read_ahead(pool, self._read_document, new_files, first=load_encoder)
+            reads = _read_ahead(pool, self._read_document, new_files, first=start_loading)
             for position, (name, doc_id), reading in reads:
                 try:
                     document, chunks = reading.result()
                     loading["encoder"].result()
                     if "aux" not in loading:  # second: they run beside e5, which has the cores first
-                        side = self._side_processes(stack)
+                        if not sides:
+                            gpu = getattr(self.encoder, "passage_device", "cpu") == "cuda"
+                            sides.append(self._side_processes(stack, gpu))
                         loading["aux"] = pool.submit(lambda: self.aux_encoder)
-                        if side is None:
+                        if sides[0] is None:
                             loading["tokenizer"] = pool.submit(load_tokenizer)
-                    features = self._features(chunks, pool, loading, side, progress)
+                    features = self._features(chunks, pool, loading, sides[0], progress)
                 except DocumentError as e:
                     logger.info("skipped %s", e)  # the report carries it to every front end
                     report.skipped.append((name, str(e)))
@@ -199,13 +204,17 @@ class ReportQA:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _side_processes(self, stack: contextlib.ExitStack) -> SidePool | None:
-        """Worker processes for USE and Kiwi (see ``side_processes``), or None to run them on threads here."""
-        gpu = getattr(self.encoder, "passage_device", "cpu") == "cuda"
-        processes = auto_processes(self.settings.build_processes, gpu)
-        if processes == 0 or self._aux_given:  # an encoder object handed in cannot be loaded by name there
+    def _side_processes(self, stack: contextlib.ExitStack, gpu: bool) -> SidePool | None:
+        """Worker processes for Kiwi, and for USE where asked (see ``side_processes``), or None for threads here."""
+        processes, with_aux = auto_processes(self.settings.build_processes, gpu)
+        if processes == 0 or (with_aux and self._aux_given):  # an encoder object handed in cannot be loaded there
             return None
-        return stack.enter_context(SidePool(processes, self.settings.second_encoder, self._model_cache))
+        if not with_aux and tokenizer_loaded():  # Kiwi is here already (an earlier build or question): no load to hide
+            return None
+        aux_name = self.settings.second_encoder if with_aux else TOKENS_ONLY
+        side = stack.enter_context(SidePool(processes, aux_name, self._model_cache))
+        side.warm()
+        return side
 
     def _new_files(self, store: IndexStore | None, seen: dict[str, Path], report: BuildReport) -> Iterator[tuple]:
         """(name, sha256, path, bytes) of each corpus file the index lacks; unchanged and unreadable ones are noted."""
@@ -261,7 +270,8 @@ class ReportQA:
 
         e5 runs here, on every core or on the GPU, while USE and Kiwi run beside it: on ``pool``'s
         threads (one each on a CPU, USE on every core when e5 runs on a GPU) or in the ``side``
-        processes. What is returned waits for them, so the next document's e5 pass can start first.
+        processes (Kiwi's alone, or both). What is returned waits for them, so the next document's
+        e5 pass can start first.
         """
         texts, sentences, sentence_texts = passage_texts(chunks)
         header = [len(text) - len(chunk.text) for text, chunk in zip(texts, chunks)]
@@ -274,19 +284,20 @@ class ReportQA:
         def second() -> tuple[np.ndarray, np.ndarray]:
             return vectors_with_spans(loading["aux"].result(), texts, spans, passage_workers(self.encoder))
 
-        if side is not None:
-            elsewhere = side.submit(texts, spans)
-        else:
-            tokens, aux_vectors = pool.submit(lexical), pool.submit(second)
+        elsewhere = side.submit(texts, spans) if side is not None else None
+        tokens = pool.submit(lexical) if side is None else None
+        aux_vectors = pool.submit(second) if side is None or not side.runs_aux else None
         encoder, batch = self.encoder, self.settings.batch_size
         vectors = encoder.encode_passages(texts, batch_size=batch, progress=progress)
         sentence_vectors = encoder.encode_passages(sentence_texts, batch_size=batch * 2, progress=progress)
 
         def gather() -> Features:
-            if side is not None:
+            if elsewhere is not None:
                 token_lists, chunk_aux, sentence_aux = elsewhere.result()
             else:
-                token_lists, (chunk_aux, sentence_aux) = tokens.result(), aux_vectors.result()
+                token_lists = tokens.result()
+            if aux_vectors is not None:
+                chunk_aux, sentence_aux = aux_vectors.result()
             return Features(
                 vectors=vectors,
                 tokens=token_lists,

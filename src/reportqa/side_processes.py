@@ -1,10 +1,14 @@
-"""Worker processes for a build's CPU side — USE vectors and BM25 tokens — when e5 runs on a GPU.
+"""Worker processes for a build's CPU side: BM25 tokens, and USE vectors when e5 runs on a GPU.
 
 With e5 on a GPU, a document's e5 pass takes a fraction of the time its USE pass and Kiwi
 tokenising take on a core, and both hold Python's interpreter lock for much of it, so threads of
 one process cannot share that work out. Each worker process loads USE and Kiwi once and takes
 whole documents, so the GPU embeds one document while the cores work on the ones before it.
 The vectors are the same as the in-process path's: each document's USE pass runs on one thread.
+
+On a CPU, one worker runs Kiwi alone (see ``auto_processes``): loading its model holds the
+interpreter lock for a second, long enough to stall e5's runs on both cores, while in a worker
+started with the first document it loads on a core that the reading leaves idle.
 
 Workers are ``python`` children running ``serve``, fed pickled jobs over their pipes
 rather than a ``multiprocessing`` pool, which would re-run the calling script's top level in every
@@ -35,20 +39,26 @@ from .lexical import load_tokenizer, tokenize
 logger = logging.getLogger(__name__)
 
 SideFeatures = tuple[list[list[str]], np.ndarray, np.ndarray]
-"""BM25 tokens of each text, USE vectors of the texts and of the spans (empty arrays without USE)."""
+"""BM25 tokens of each text, USE vectors of the texts and of the spans (zero-width arrays without USE)."""
+
+TOKENS_ONLY = "none"  # the second encoder a Kiwi-only worker loads: none
 
 MAX_PROCESSES = 16  # each holds Kiwi's and USE's models (about 0.5 GB); past this the GPU is the bound
 _WORKER = "import sys; from reportqa.side_processes import serve; serve(sys.argv[1], sys.argv[2] or None)"
 _ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-def auto_processes(setting: int, gpu: bool) -> int:
-    """Worker processes for a build: ``setting`` when given, else one per core but the GPU's feeder."""
+def auto_processes(setting: int, gpu: bool) -> tuple[int, bool]:
+    """(worker processes, whether they run USE too) for a build; ``setting`` is ``build_processes``.
+
+    Automatic (-1): beside a GPU, one per core but the GPU's feeder, each with USE and Kiwi; on a
+    CPU, one for Kiwi alone, while USE runs on a thread here (its numpy kernels let go of the lock).
+    """
     if setting >= 0:
-        return setting
+        return setting, setting > 0
     if not gpu:
-        return 0
-    return min(MAX_PROCESSES, max(0, (os.cpu_count() or 1) - 1))
+        return 1, False
+    return min(MAX_PROCESSES, max(0, (os.cpu_count() or 1) - 1)), True
 
 
 class SidePool:
@@ -59,6 +69,7 @@ class SidePool:
     """
 
     def __init__(self, processes: int, aux_name: str, cache_dir: str | None):
+        self.runs_aux = aux_name not in ("", TOKENS_ONLY)
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._most, self._submitted = processes, 0
         self._command = [sys.executable, "-c", _WORKER, aux_name, cache_dir or ""]
@@ -74,6 +85,11 @@ class SidePool:
         future: Future = Future()
         self._jobs.put((future, (texts, spans)))
         return future
+
+    def warm(self) -> None:
+        """Start the first worker now, so that it loads its models while the documents are read."""
+        if not self._children:
+            self._start_worker()
 
     def _start_worker(self) -> None:
         env = os.environ | _ONE_THREAD  # the processes share the cores: one BLAS thread each
