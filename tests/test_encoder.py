@@ -93,3 +93,22 @@ def test_where_a_gpu_embeds_passages_the_question_graph_loads_at_the_first_quest
     questions = ["반도체 수출 통제는?", "What did the US restrict?"]
     assert np.array_equal(on_gpu_machine.encode_queries(questions), encoder.encode_queries(questions))
     assert on_gpu_machine._int8 is not None
+
+
+def test_blas_keeps_one_thread_until_the_last_user_leaves():
+    import threadpoolctl
+
+    from reportqa.encoder import ONE_BLAS_THREAD
+
+    def blas_threads() -> list[int]:  # numpy's BLAS (torch or faiss may bring their own)
+        libraries = threadpoolctl.threadpool_info()
+        return [lib["num_threads"] for lib in libraries if lib["user_api"] == "blas" and "numpy" in lib["filepath"]]
+
+    before = blas_threads()
+    assert before
+    with ONE_BLAS_THREAD:
+        assert set(blas_threads()) == {1}
+        with ONE_BLAS_THREAD:  # a second question, overlapping the first
+            assert set(blas_threads()) == {1}
+        assert set(blas_threads()) == {1}  # the first is still inside
+    assert blas_threads() == before

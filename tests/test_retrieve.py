@@ -110,3 +110,24 @@ def test_the_korean_term_expansion_reaches_korean_passages_only(small_corpus, tm
     assert english and korean
     assert all(expanded[row] == pytest.approx(plain[row]) for row in english)
     assert any(expanded[row] != pytest.approx(plain[row]) for row in korean)
+
+
+@pytest.mark.slow
+def test_prepared_queries_are_the_questions_own_vectors_and_terms(small_corpus, tmp_path, encoder):
+    """One USE call for the questions and their English words gives what separate calls give."""
+    from reportqa import ReportQA
+    from reportqa.retrieve import Retriever
+
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=encoder)
+    qa.build()
+    questions = ["What budget did the alpha project have?", "베타 모델의 정확도는?", "How many GPUs and nodes?"]
+    retriever = Retriever(qa.store, qa.encoder, qa.aux_encoder, qa.settings)
+    vectors, prepared = retriever.prepare_queries(questions)
+    assert np.allclose(vectors, qa.aux_encoder.encode_queries(questions), atol=1e-5)
+    assert [q.language for q in prepared] == ["en", "ko", "en"]
+    assert prepared[0].expansion and not prepared[1].expansion  # Korean terms for English words only
+
+    translator = qa.store.translator(qa.aux_encoder)
+    assert not translator.unknown(["budget", "gpu", "베타"])  # the words were learned from that one call
+    qa.store._translator = None  # a fresh vocabulary: each question's words embedded on their own
+    assert retriever.lexical_queries(questions) == prepared

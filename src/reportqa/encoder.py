@@ -460,14 +460,50 @@ class UniversalSentenceEncoder:
         would be restored to the machine's default by the first worker to finish, oversubscribing
         the rest.
         """
-        from threadpoolctl import threadpool_limits
-
         slices = [np.arange(start, count, workers) for start in range(workers)]
         with (
-            threadpool_limits(1, user_api="blas"),
+            ONE_BLAS_THREAD,
             ThreadPoolExecutor(workers, thread_name_prefix="reportqa-use") as pool,
         ):
             return list(zip(slices, pool.map(work, slices)))
+
+
+class _OneBlasThread:
+    """A context in which BLAS (numpy's matrix products) runs on one thread, however many enter it at once.
+
+    A question's products are small, and BLAS threads left spinning after one (they wait for more
+    work for about a tenth of a second) take the cores that e5 and USE need for the next question:
+    3 ms of a 12 ms question here. The limit is process-wide, so overlapping users share it and
+    the last to leave restores what was there before the first came.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._limiter = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._limiter = _blas_controller().limit(limits=1, user_api="blas")
+            self._inside += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # finds the BLAS libraries once (about 1 ms), not at every limit
+
+
+ONE_BLAS_THREAD = _OneBlasThread()
 
 
 def vectors_with_spans(

@@ -120,19 +120,31 @@ class TermTranslator:
         self._vectors = encoder.encode_passages(self.terms) if self.terms else None
         self._expansions: dict[str, list[str]] = {}  # English word → its Korean terms; words recur across questions
 
+    def unknown(self, tokens: list[str]) -> list[str]:
+        """The English words among ``tokens`` whose Korean terms are not known yet."""
+        if self._vectors is None:
+            return []
+        return [t for t in dict.fromkeys(tokens) if _ENGLISH_WORD.match(t) and t not in self._expansions]
+
+    def learn(self, words: list[str], vectors: np.ndarray) -> None:
+        """Keep the Korean terms of ``words`` from their vectors, which a caller may embed with other texts."""
+        if not words or self._vectors is None:
+            return
+        if len(self._expansions) > 50_000:  # bounded: a long-running server sees many words
+            self._expansions.clear()
+        similarity = vectors @ self._vectors.T
+        k = min(self.per_word, similarity.shape[1])
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]  # the k best terms per word, unordered
+        for word, row, columns in zip(words, similarity, nearest):
+            best = sorted(columns.tolist(), key=lambda j: (-row[j], j))
+            self._expansions[word] = [self.terms[j] for j in best if row[j] >= self.min_similarity]
+
     def expand(self, tokens: list[str]) -> list[str]:
         """Korean terms for the English words among ``tokens`` (the tokens themselves are not repeated)."""
-        words = [t for t in dict.fromkeys(tokens) if _ENGLISH_WORD.match(t)]
-        if not words or self._vectors is None:
+        if self._vectors is None:
             return []
-        missing = [w for w in words if w not in self._expansions]
+        missing = self.unknown(tokens)
         if missing:
-            if len(self._expansions) > 50_000:  # bounded: a long-running server sees many words
-                self._expansions.clear()
-            similarity = self.encoder.encode_queries(missing) @ self._vectors.T
-            k = min(self.per_word, similarity.shape[1])
-            nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]  # the k best terms per word, unordered
-            for word, row, columns in zip(missing, similarity, nearest):
-                best = sorted(columns.tolist(), key=lambda j: (-row[j], j))
-                self._expansions[word] = [self.terms[j] for j in best if row[j] >= self.min_similarity]
-        return [term for word in words for term in self._expansions[word]]
+            self.learn(missing, self.encoder.encode_queries(missing))
+        words = [t for t in dict.fromkeys(tokens) if _ENGLISH_WORD.match(t)]
+        return [term for word in words for term in self._expansions.get(word, ())]

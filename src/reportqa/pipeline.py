@@ -26,7 +26,15 @@ from .chunking import RULES_VERSION, chunk_document
 from .citations import Reference, document_citations
 from .config import MAX_TOP_K, Settings
 from .documents import SUPPORTED_SUFFIXES, corpus_files, detect_lang, load_document, read_bounded, sha256_bytes
-from .encoder import Encoder, gpu_driver_present, load_aux_encoder, load_encoder, passage_workers, vectors_with_spans
+from .encoder import (
+    ONE_BLAS_THREAD,
+    Encoder,
+    gpu_driver_present,
+    load_aux_encoder,
+    load_encoder,
+    passage_workers,
+    vectors_with_spans,
+)
 from .errors import DocumentError, QuestionError, ReportQAError
 from .lexical import load_tokenizer, tokenize, tokenizer_loaded
 from .records import Answer, Chunk, Document
@@ -429,15 +437,22 @@ class ReportQA:
         top_k = int(top_k)
         cleaned = [clean_question(q) for q in questions]
         store = self._ready_to_answer()
+        with ONE_BLAS_THREAD:  # a question's products are small; spinning BLAS threads would slow the next
+            return self._answers(store, cleaned, top_k)
+
+    def _answers(self, store: IndexStore, cleaned: list[str], top_k: int) -> list[Answer]:
         started = time.perf_counter()
         aux = self.aux_encoder if store.aux_dim else None
-        # the two encoders run side by side: both release the GIL, and a question is too short to
-        # keep both cores busy with one of them
-        aux_future = self._side_pool().submit(aux.encode_queries, cleaned) if aux is not None else None
-        query_vectors = self.encoder.encode_queries(cleaned)
-        aux_vectors = aux_future.result() if aux_future is not None else None
         retriever = Retriever(store, self.encoder, aux, self.settings)
-        results = retriever.retrieve_many(cleaned, top_k, query_vectors=query_vectors, aux_query_vectors=aux_vectors)
+        # USE's vectors and the BM25 side (Kiwi's tokens; an English question's Korean terms, whose
+        # words USE embeds in the same call) run beside e5: both release the GIL for most of their
+        # time, and a question is too short to keep both cores busy with one of them
+        beside = self._side_pool().submit(retriever.prepare_queries, cleaned)
+        query_vectors = self.encoder.encode_queries(cleaned)
+        aux_vectors, lexical_queries = beside.result()
+        results = retriever.retrieve_many(
+            cleaned, top_k, query_vectors=query_vectors, aux_query_vectors=aux_vectors, lexical_queries=lexical_queries
+        )
         retrieved = time.perf_counter()
         answers = []
         citations = store.citation_index()

@@ -43,6 +43,15 @@ class Retrieval:
     abstained: bool
 
 
+@dataclass(frozen=True)
+class LexicalQuery:
+    """A question's BM25 side, which needs neither of its dense vectors: it can be ready before them."""
+
+    language: str
+    tokens: list[str]
+    expansion: list[str]  # the corpus's Korean terms for an English question's words
+
+
 def zscore_top(scores: np.ndarray, k: int = Z_TOP) -> np.ndarray:
     """Standardise by the mean and spread of the ``k`` best scores."""
     if not len(scores):
@@ -125,6 +134,7 @@ class Retriever:
         top_k: int = 5,
         query_vectors: np.ndarray | None = None,
         aux_query_vectors: np.ndarray | None = None,
+        lexical_queries: list[LexicalQuery] | None = None,
     ) -> list[Retrieval]:
         if not self.store.chunks:
             return [Retrieval([], 0.0, 0.0, True) for _ in questions]
@@ -132,7 +142,10 @@ class Retriever:
             query_vectors = self.encoder.encode_queries(questions)
         features = self.store.features
         if self.aux_encoder is not None and aux_query_vectors is None:
-            aux_query_vectors = self.aux_encoder.encode_queries(questions)
+            if lexical_queries is None:
+                aux_query_vectors, lexical_queries = self.prepare_queries(questions)
+            else:
+                aux_query_vectors = self.aux_encoder.encode_queries(questions)
         aux_queries = aux_query_vectors if self.aux_encoder is not None else None
         large = len(self.store.chunks) > self.settings.ann_above
         if large:  # candidates from the approximate indexes; every other chunk is out of the running
@@ -150,14 +163,15 @@ class Retriever:
                 else None
             )
         chunk_langs = self.store.chunk_languages()
+        if lexical_queries is None:
+            lexical_queries = self.lexical_queries(questions)
         results = []
-        for i, question in enumerate(questions):
-            language = detect_lang(question)
-            query_tokens = tokenize(question)
+        for i, lexical_query in enumerate(lexical_queries):
+            language, query_tokens, expansion = lexical_query.language, lexical_query.tokens, lexical_query.expansion
             lexical, coverage = bm25_with_coverage(self.store, query_tokens)
             lexical_z = lexical_term(lexical, coverage)
             lists = [lexical]
-            if expansion := self._expansion(query_tokens, language):
+            if expansion:
                 # the corpus's Korean terms for an English question's words, for the passages in the
                 # other language only: in its own language the added terms match nothing and would
                 # shrink the share of the question that a passage covers
@@ -182,6 +196,33 @@ class Retriever:
             fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight)
             results.append(self._retrieval(fused, aux_i, top_k))
         return results
+
+    def prepare_queries(self, questions: list[str]) -> tuple[np.ndarray | None, list[LexicalQuery]]:
+        """Everything of the questions but their e5 vectors: second-encoder vectors and the BM25 side.
+
+        An English question's words are embedded in the same second-encoder call as the questions:
+        for short texts a call costs about the same whatever it holds (~2 ms for USE), so the
+        expansion's words come nearly free. The pipeline runs this beside e5's call.
+        """
+        if self.aux_encoder is None:
+            return None, self.lexical_queries(questions)
+        languages = [detect_lang(q) for q in questions]
+        tokens = [tokenize(q) for q in questions]
+        translator = self.store.translator(self.aux_encoder)
+        english = [t for lang, t in zip(languages, tokens) if lang == "en"]
+        words = translator.unknown([word for t in english for word in t])
+        vectors = self.aux_encoder.encode_queries(questions + words)
+        translator.learn(words, vectors[len(questions) :])
+        lexical = [LexicalQuery(lang, t, self._expansion(t, lang)) for lang, t in zip(languages, tokens)]
+        return vectors[: len(questions)], lexical
+
+    def lexical_queries(self, questions: list[str]) -> list[LexicalQuery]:
+        """Each question's language, Kiwi tokens and English→Korean expansion (which the second encoder embeds)."""
+        out = []
+        for question in questions:
+            language, tokens = detect_lang(question), tokenize(question)
+            out.append(LexicalQuery(language, tokens, self._expansion(tokens, language)))
+        return out
 
     def _expansion(self, query_tokens: list[str], language: str) -> list[str]:
         """The corpus's Korean terms for an English question's words (none for other questions)."""
