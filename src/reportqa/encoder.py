@@ -462,38 +462,21 @@ class UniversalSentenceEncoder:
         """
         slices = [np.arange(start, count, workers) for start in range(workers)]
         with (
-            ONE_BLAS_THREAD,
+            one_blas_thread(),
             ThreadPoolExecutor(workers, thread_name_prefix="reportqa-use") as pool,
         ):
             return list(zip(slices, pool.map(work, slices)))
 
 
-class _OneBlasThread:
-    """A context in which BLAS (numpy's matrix products) runs on one thread, however many enter it at once.
+def one_blas_thread():
+    """A context in which numpy's matrix products run on one BLAS thread.
 
     A question's products are small, and BLAS threads left spinning after one (they wait for more
-    work for about a tenth of a second) take the cores that e5 and USE need for the next question:
-    3 ms of a 12 ms question here. The limit is process-wide, so overlapping users share it and
-    the last to leave restores what was there before the first came.
+    work for about a tenth of a second) take the cores that e5 and USE need next: 3 ms of a 12 ms
+    question here. threadpoolctl lets one thread at a time set the limit and hands that right on
+    when its block ends, so the block must begin and end in the same thread.
     """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._inside = 0
-        self._limiter = None
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._inside == 0:
-                self._limiter = _blas_controller().limit(limits=1, user_api="blas")
-            self._inside += 1
-
-    def __exit__(self, *exc) -> None:
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0:
-                self._limiter.restore_original_limits()
-                self._limiter = None
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 @functools.lru_cache(maxsize=1)
@@ -501,9 +484,6 @@ def _blas_controller():
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()  # finds the BLAS libraries once (about 1 ms), not at every limit
-
-
-ONE_BLAS_THREAD = _OneBlasThread()
 
 
 def vectors_with_spans(

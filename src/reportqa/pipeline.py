@@ -27,11 +27,11 @@ from .citations import Reference, document_citations
 from .config import MAX_TOP_K, Settings
 from .documents import SUPPORTED_SUFFIXES, corpus_files, detect_lang, load_document, read_bounded, sha256_bytes
 from .encoder import (
-    ONE_BLAS_THREAD,
     Encoder,
     gpu_driver_present,
     load_aux_encoder,
     load_encoder,
+    one_blas_thread,
     passage_workers,
     vectors_with_spans,
 )
@@ -437,7 +437,7 @@ class ReportQA:
         top_k = int(top_k)
         cleaned = [clean_question(q) for q in questions]
         store = self._ready_to_answer()
-        with ONE_BLAS_THREAD:  # a question's products are small; spinning BLAS threads would slow the next
+        with one_blas_thread():  # a question's products are small; spinning BLAS threads would slow the next
             return self._answers(store, cleaned, top_k)
 
     def _answers(self, store: IndexStore, cleaned: list[str], top_k: int) -> list[Answer]:
