@@ -100,11 +100,9 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         out["e5 chunks+sentences"].append(dense[i])
         out["+ language offset"].append(balanced)
         out["+ USE (calibrated fusion)"].append(zscore_top(balanced) + qa.settings.second_weight * zscore_top(aux[i]))
-        out["+ BM25 (coverage-weighted)"].append(
-            fuse(balanced, aux[i], lexical_term(lexical, coverage), qa.settings.second_weight)
-        )
-        expanded_z = lexical_term(lexical, coverage)
-        default_z = expanded_z
+        plain_z = lexical_term(lexical, coverage)
+        out["+ BM25 (coverage-weighted)"].append(fuse(balanced, aux[i], plain_z, qa.settings.second_weight))
+        expanded_z = default_z = plain_z
         if detect_lang(q.question) == "en":
             expanded_tokens = query_tokens + store.translator(qa.aux_encoder).expand(query_tokens)
             expanded, expanded_coverage = bm25_with_coverage(store, expanded_tokens)

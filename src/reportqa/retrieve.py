@@ -204,25 +204,21 @@ class Retriever:
         for short texts a call costs about the same whatever it holds (~2 ms for USE), so the
         expansion's words come nearly free. The pipeline runs this beside e5's call.
         """
+        spoken = [(detect_lang(q), tokenize(q)) for q in questions]
         if self.aux_encoder is None:
-            return None, self.lexical_queries(questions)
-        languages = [detect_lang(q) for q in questions]
-        tokens = [tokenize(q) for q in questions]
+            return None, self._lexical(spoken)
         translator = self.store.translator(self.aux_encoder)
-        english = [t for lang, t in zip(languages, tokens) if lang == "en"]
-        words = translator.unknown([word for t in english for word in t])
+        words = translator.unknown([word for language, tokens in spoken if language == "en" for word in tokens])
         vectors = self.aux_encoder.encode_queries(questions + words)
         translator.learn(words, vectors[len(questions) :])
-        lexical = [LexicalQuery(lang, t, self._expansion(t, lang)) for lang, t in zip(languages, tokens)]
-        return vectors[: len(questions)], lexical
+        return vectors[: len(questions)], self._lexical(spoken)
 
     def lexical_queries(self, questions: list[str]) -> list[LexicalQuery]:
         """Each question's language, Kiwi tokens and English→Korean expansion (which the second encoder embeds)."""
-        out = []
-        for question in questions:
-            language, tokens = detect_lang(question), tokenize(question)
-            out.append(LexicalQuery(language, tokens, self._expansion(tokens, language)))
-        return out
+        return self._lexical([(detect_lang(q), tokenize(q)) for q in questions])
+
+    def _lexical(self, spoken: list[tuple[str, list[str]]]) -> list[LexicalQuery]:
+        return [LexicalQuery(language, tokens, self._expansion(tokens, language)) for language, tokens in spoken]
 
     def _expansion(self, query_tokens: list[str], language: str) -> list[str]:
         """The corpus's Korean terms for an English question's words (none for other questions)."""
