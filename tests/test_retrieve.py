@@ -131,3 +131,9 @@ def test_prepared_queries_are_the_questions_own_vectors_and_terms(small_corpus, 
     assert not translator.unknown(["budget", "gpu", "베타"])  # the words were learned from that one call
     qa.store._translator = None  # a fresh vocabulary: each question's words embedded on their own
     assert retriever.lexical_queries(questions) == prepared
+
+    korean = ["베타 모델의 정확도는?", "알파 프로젝트의 예산은?"]  # no English words: USE before Kiwi
+    vectors, prepared = retriever.prepare_queries(korean)
+    assert np.allclose(vectors, qa.aux_encoder.encode_queries(korean), atol=1e-5)
+    assert prepared == retriever.lexical_queries(korean)
+    assert all(q.language == "ko" and q.tokens and not q.expansion for q in prepared)
