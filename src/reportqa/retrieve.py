@@ -209,12 +209,11 @@ class Retriever:
         (by about 1 ms a question). An English question needs Kiwi's tokens first, to name its words.
         """
         languages = [detect_lang(q) for q in questions]
-        if self.aux_encoder is not None and "en" not in languages:
-            vectors = self.aux_encoder.encode_queries(questions)
-            return vectors, self._lexical([(language, tokenize(q)) for language, q in zip(languages, questions)])
+        aux_first = self.aux_encoder is not None and "en" not in languages
+        vectors = self.aux_encoder.encode_queries(questions) if aux_first else None
         spoken = [(language, tokenize(q)) for language, q in zip(languages, questions)]
-        if self.aux_encoder is None:
-            return None, self._lexical(spoken)
+        if self.aux_encoder is None or aux_first:
+            return vectors, self._lexical(spoken)
         translator = self.store.translator(self.aux_encoder)
         words = translator.unknown([word for language, tokens in spoken if language == "en" for word in tokens])
         vectors = self.aux_encoder.encode_queries(questions + words)
