@@ -40,14 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def feed_forward_matmuls(model: onnx.ModelProto) -> list[onnx.NodeProto]:
     """The matmuls the default graph splits, in graph order."""
     weights = {i.name for i in model.graph.initializer}
-    return [
-        n
-        for n in model.graph.node
-        if n.op_type == "MatMul"
-        and n.input[1] in weights
-        and n.name.endswith(dm.END_TOKEN_MATMULS)
-        and "attention" not in n.name
-    ]
+    return [n for n in model.graph.node if dm.is_end_token_matmul(n, weights)]
 
 
 def end_token_ratios(float_graph: Path, calibration: list[np.ndarray]) -> dict[str, tuple[float, float]]:
@@ -100,8 +93,6 @@ def rewrite(float_graph: Path, out: Path, choose) -> int:
     """The float graph with each split matmul replaced by ``choose(node, graph, head)``'s nodes (None: kept)."""
     model = onnx.load(str(float_graph))
     graph = model.graph
-    _constants(graph, {"ends/start": [1], "ends/stop": [-1], "ends/axis": [1], "ends/rows": [0, -1]})
-    _constants(graph, {"ends/each": [1, 1], "ends/where": [[0, 0], [0, -1]], "ends/two_rows": [2, -1]})
     head: list = []  # nodes computed once per run, ahead of the layers
     body, changed = [], 0
     for node in graph.node:
@@ -114,26 +105,18 @@ def rewrite(float_graph: Path, out: Path, choose) -> int:
     return changed
 
 
-def split(node, x: str, w: str, y: str, scatter: bool = False) -> list:
-    """The default's two matmuls: inner rows and end rows, each quantised on its own."""
-    name = node.name
-    inner_in = [helper.make_node("Slice", [x, "ends/start", "ends/stop", "ends/axis"], [f"{name}/inner"])]
-    if scatter:  # zeroed end rows leave the inner rows' scale as it is (the range always holds 0)
-        inner_in = [helper.make_node("Mul", [x, "ends/mask"], [f"{name}/inner"])]
-    nodes = [
-        *inner_in,
+def scattered_split(node, mask: str) -> list:
+    """The default's two matmuls with the end rows written back by ``ScatterND``: the inner rows'
+    matmul takes every row with the end rows zeroed (its range always holds 0, so their scale is
+    the same), and its output's end rows are overwritten."""
+    (x, w), y, name = node.input, node.output[0], node.name
+    return [
+        helper.make_node("Mul", [x, mask], [f"{name}/inner"]),
         helper.make_node("MatMul", [f"{name}/inner", w], [f"{name}/inner_out"], name=name),
         helper.make_node("Gather", [x, "ends/rows"], [f"{name}/ends"], axis=1),
         helper.make_node("MatMul", [f"{name}/ends", w], [f"{name}/ends_out"], name=f"{name}/ends"),
-    ]
-    if scatter:
-        return nodes + [
-            helper.make_node("Reshape", [f"{name}/ends_out", "ends/two_rows"], [f"{name}/ends_rows"]),
-            helper.make_node("ScatterND", [f"{name}/inner_out", "ends/where", f"{name}/ends_rows"], [y]),
-        ]
-    return nodes + [
-        helper.make_node("Split", [f"{name}/ends_out", "ends/each"], [f"{name}/first", f"{name}/last"], axis=1),
-        helper.make_node("Concat", [f"{name}/first", f"{name}/inner_out", f"{name}/last"], [y], axis=1),
+        helper.make_node("Reshape", [f"{name}/ends_out", "ends/two_rows"], [f"{name}/ends_rows"]),
+        helper.make_node("ScatterND", [f"{name}/inner_out", "ends/where", f"{name}/ends_rows"], [y]),
     ]
 
 
@@ -148,16 +131,10 @@ def variants(float_graph: Path, ratios: dict[str, tuple[float, float]], folder: 
         dm.unfuse_layer_norms(quantised, built[label])
 
     finish("no split", float_graph)
-    for threshold in (2.0,):
-
-        def selective(node, graph, head, threshold=threshold):
-            if node.name in ratios and max(ratios[node.name]) >= threshold:
-                return split(node, *node.input, node.output[0])
-            return None
-
-        source = folder / f"split-{threshold:g}.onnx"
-        count = rewrite(float_graph, source, selective)
-        finish(f"split where an end token ≥ {threshold:g}× ({count} of 24)", source)
+    source = folder / "split-2.onnx"
+    dm.split_end_tokens(float_graph, source, only=lambda name: max(ratios[name]) >= 2)
+    count = sum(max(r) >= 2 for r in ratios.values())
+    finish(f"split where an end token ≥ 2× ({count} of 24)", source)
     for threshold in (2.0, 3.0, 4.0):
         cache: dict = {}
 
@@ -180,13 +157,14 @@ def variants(float_graph: Path, ratios: dict[str, tuple[float, float]], folder: 
         count = rewrite(float_graph, source, scaled)
         finish(f"end rows scaled where ≥ {threshold:g}× ({count} of 24)", source)
 
+    masks: dict = {}
+
     def scatter(node, graph, head):
         if node.name not in ratios:
             return None
-        if not any(n.output[0] == "ends/mask" for n in head):
-            mask = _row_vector(graph, head, 0.0, 0.0, {})
-            head.append(helper.make_node("Identity", [mask], ["ends/mask"]))
-        return split(node, *node.input, node.output[0], scatter=True)
+        if not masks:
+            _constants(graph, {"ends/rows": [0, -1], "ends/where": [[0, 0], [0, -1]], "ends/two_rows": [2, -1]})
+        return scattered_split(node, _row_vector(graph, head, 0.0, 0.0, masks))
 
     source = folder / "scatter.onnx"
     rewrite(float_graph, source, scatter)
@@ -210,12 +188,13 @@ def main() -> None:
         print("end tokens' largest |input| over the inner tokens' (median of the calibration texts), first / last:")
         for name, (first, last) in ratios.items():
             print(f"  {name.split('/')[3]:>8} {name.split('/')[4]:>12}: {first:5.1f} / {last:5.1f}")
-        graphs = {"default (all 24 split)": dm.ensure_onnx_model() / "model.onnx"}
+        default = "default (all 24 split)"
+        graphs = {default: dm.ensure_onnx_model() / "model.onnx"}
         graphs.update(variants(folder / "float.onnx", ratios, folder))
         sessions = {label: session(path) for label, path in graphs.items()}
         reference_session = session(folder / "float.onnx")
         reference = np.stack([reference_session.run(None, feed(ids))[0][0].mean(axis=0) for ids in held_out])
-        default_out = [sessions["default (all 24 split)"].run(None, feed(ids))[0] for ids in held_out]
+        outputs = {label: [s.run(None, feed(ids))[0] for ids in held_out] for label, s in sessions.items()}
         tokens = sum(ids.shape[1] for ids in held_out)
         print(f"\n{len(inputs)} texts; ratios from {len(calibration)}, compared on {len(held_out)} ({tokens:,} tokens)")
         spent: dict[str, list[float]] = {label: [] for label in sessions}
@@ -227,10 +206,9 @@ def main() -> None:
                 spent[label].append(time.thread_time() - started)
         print("| graph | cosine to float32, mean / min | the default's numbers | CPU s, one thread (min / median) |")
         print("|---|---|---|---|")
-        for label, graph_session in sessions.items():
-            outputs = [graph_session.run(None, feed(ids))[0] for ids in held_out]
-            c = cosines(np.stack([o[0].mean(axis=0) for o in outputs]), reference)
-            same = all(np.array_equal(a, b) for a, b in zip(outputs, default_out))
+        for label, states in outputs.items():
+            c = cosines(np.stack([o[0].mean(axis=0) for o in states]), reference)
+            same = all(np.array_equal(a, b) for a, b in zip(states, outputs[default]))
             times = spent[label]
             print(
                 f"| {label} | {c.mean():.5f} / {c.min():.5f} | {'yes' if same else 'no'} | "

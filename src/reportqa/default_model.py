@@ -25,6 +25,7 @@ import shutil
 import struct
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -629,15 +630,22 @@ def unfuse_layer_norms(source: Path, out: Path) -> None:
     onnx.save(model, str(out))
 
 
-def split_end_tokens(source: Path, out: Path) -> None:
+def is_end_token_matmul(node, weights: set[str]) -> bool:
+    """Whether ``node`` is one of the feed-forward matmuls (a weight input) that ``split_end_tokens`` splits."""
+    feed_forward = node.name.endswith(END_TOKEN_MATMULS) and "attention" not in node.name
+    return node.op_type == "MatMul" and node.input[1] in weights and feed_forward
+
+
+def split_end_tokens(source: Path, out: Path, only: Callable[[str], bool] | None = None) -> None:
     """Run each feed-forward matmul twice: on the inner tokens, and on the first and last token.
 
     e5's first and last tokens (``<s>``, ``</s>``) carry activations 5–20× larger than any other
     token at the feed-forward matmuls' inputs (layer 4's output matmul: 52 and 66 against at most 3).
     Dynamic int8 quantisation takes one scale per run, set by those two tokens, which leaves the
     others a handful of levels. As two matmuls sharing the int8 weights, each part gets its own
-    scale: mean cosine to float32 0.9983 → 0.9994 (minimum 0.9961 → 0.9989) for 1–2 % more time.
-    The graph then expects one text per run, unpadded, as ``encoder._OnnxRunner`` runs it.
+    scale: mean cosine to float32 0.9983 → 0.9994 (minimum 0.9961 → 0.9989) for 1–10 % more time,
+    by CPU. The graph then expects one text per run, unpadded, as ``encoder._OnnxRunner`` runs it.
+    ``only`` picks the matmuls by name (all by default; ``bench/end_tokens.py`` tries fewer).
     """
     import onnx
     from onnx import helper, numpy_helper
@@ -655,8 +663,7 @@ def split_end_tokens(source: Path, out: Path) -> None:
         graph.initializer.append(numpy_helper.from_array(np.array(values, np.int64), f"end_tokens/{name}"))
     nodes = []
     for node in graph.node:
-        feed_forward = node.name.endswith(END_TOKEN_MATMULS) and "attention" not in node.name
-        if not (node.op_type == "MatMul" and node.input[1] in weights and feed_forward):
+        if not (is_end_token_matmul(node, weights) and (only is None or only(node.name))):
             nodes.append(node)
             continue
         (x, w), y, name = node.input, node.output[0], node.name
