@@ -161,3 +161,48 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(cli_dirs):
     child.stdout.close()  # the reader is gone before the command writes
     assert child.wait(timeout=60) == 141
     assert child.stderr.read() == b""
+
+
+def test_hostile_corpus_and_batch_end_in_exit_3_with_one_line_per_bad_item(tmp_path, capsys, encoder):
+    from hostile import bomb_pdf, unknown_filter_pdf
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    copy_corpus(corpus)
+    (corpus / "bomb.pdf").write_bytes(bomb_pdf(200_000_000))
+    (corpus / "filter.pdf").write_bytes(unknown_filter_pdf())
+    (corpus / "note.txt").write_text("A note on 3 nm chips.", encoding="utf-8")
+    (corpus / "note.txt.meta.json").write_text('{"language": ["ko"]}', encoding="utf-8")
+    (corpus / "empty\nskipped: INJECTED-LINE.txt").write_bytes(b"")
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    dirs = ["--corpus", str(corpus), "--index", str(index)]
+    assert main(["build", "-q", *dirs]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert sorted(line.split(":")[0] for line in err) == ["partly indexed"] * 3 + ["skipped"] * 2
+    assert any("empty\\nskipped: INJECTED-LINE.txt: file is empty" in line for line in err)
+    assert any("passwd.txt: a symbolic link" in line for line in err)
+    assert main(["ask", "3 nm chips note", "--json", *dirs]) == 0
+    assert json.loads(capsys.readouterr().out)["passages"]
+
+    questions = tmp_path / "q.jsonl"
+    deep = b'{"id": "deep", "question": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    questions.write_bytes(b'{"id": "a", "question": "3 nm chips?"}\n' + deep + b'\n{"id": "b", "question": "\xff"}\n')
+    assert main(["batch", str(questions), "--out", str(questions), *dirs]) == 1
+    assert "would overwrite the input" in capsys.readouterr().err
+    out = tmp_path / "a.csv"
+    assert main(["batch", str(questions), "--out", str(out), *dirs]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert err[:2] == ["skipped line 2: JSON nested too deeply", "skipped line 3: not UTF-8 text"]
+
+    assert main(["check", *dirs]) == 0
+    faiss_file = index / "current" / "vectors.faiss"
+    data = bytearray(faiss_file.read_bytes())
+    data[-100] ^= 0x01
+    faiss_file.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["fsck", *dirs]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("damaged: vectors.faiss: ") and err[1].startswith("error: 1 damaged file(s)")
+    (index / "current" / "manifest.json").write_text('["a", "list"]', encoding="utf-8")
+    assert main(["ask", "3 nm chips?", *dirs]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: index manifest") and "build --force" in err

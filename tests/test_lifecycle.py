@@ -1,4 +1,4 @@
-"""A build killed with SIGKILL at any moment leaves the previous index whole and usable."""
+"""A build or an add killed with SIGKILL at any moment leaves the previous index whole and usable."""
 
 import os
 import shutil
@@ -6,15 +6,18 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from conftest import PHI1_PDF, copy_corpus
 from reportqa import ReportQA
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")]
+needs_pdf = pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")
 
 
+@pytest.mark.slow
+@needs_pdf
 def test_sigkill_during_build_leaves_the_old_index_usable(tmp_path, encoder, model_cache):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     copy_corpus(corpus)
@@ -54,3 +57,98 @@ def test_sigkill_during_build_leaves_the_old_index_usable(tmp_path, encoder, mod
     report = qa.build()
     assert report.added == [PHI1_PDF.name]
     assert not [p for p in index.iterdir() if p.name.startswith(".build-")]
+
+
+ADD_SCRIPT = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from conftest import HashEncoder
+from reportqa import ReportQA, Settings
+
+class SlowEncoder(HashEncoder):  # stretches the build so that kills land in each of its stages
+    def encode_passages(self, texts, batch_size=16, progress=False):
+        time.sleep(0.25)
+        return super().encode_passages(texts)
+
+settings = Settings(second_encoder="none")
+qa = ReportQA(index_dir={index!r}, corpus_dir={corpus!r}, encoder=SlowEncoder(), settings=settings)
+qa.add({sources!r}, replace={replace!r})
+"""
+
+
+def _state(corpus, index, encoder):
+    """(visible corpus files with their bytes, sha256 of the indexed documents) after a recovering build."""
+    from reportqa import Settings
+
+    qa = ReportQA(index_dir=index, corpus_dir=corpus, encoder=encoder, settings=Settings(second_encoder="none"))
+    report = qa.build()
+    assert report.skipped == []
+    leftovers = [p.name for p in corpus.iterdir() if p.name.startswith(".")]
+    assert leftovers == [] and not (index / ".add-journal.json").exists()
+    files = {p.name: p.read_bytes() for p in corpus.iterdir()}
+    return files, {d.doc_id for d in qa.documents()}, {d.path for d in qa.documents()}
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_sigkill_during_add_leaves_the_corpus_and_index_in_step(tmp_path, small_corpus, hash_encoder, replace):
+    """``reportqa add`` killed at any moment: the next build either completes the add (the index had
+    switched to the version holding the new file) or undoes it (the corpus is as before); the corpus
+    and the index always agree and no hidden leftovers stay."""
+    import hashlib
+
+    from reportqa import Settings
+
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    name = "bravo.md" if replace else "charlie.md"
+    new_text = "# Charlie\n\n" + "".join(f"Line {i} about 7 nm chips.\n\n" for i in range(40))
+    (incoming / name).write_text(new_text, encoding="utf-8")
+    new_sha = hashlib.sha256((incoming / name).read_bytes()).hexdigest()
+    pristine = tmp_path / "pristine"
+    shutil.copytree(small_corpus, pristine)
+    settings = Settings(second_encoder="none")
+
+    def fresh(target):
+        corpus, index = target / "corpus", target / "index"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(pristine, corpus)
+        ReportQA(index_dir=index, corpus_dir=corpus, encoder=hash_encoder, settings=settings).build()
+        return corpus, index
+
+    def start(corpus, index):
+        script = ADD_SCRIPT.format(
+            tests=str(Path(__file__).parent),
+            index=str(index),
+            corpus=str(corpus),
+            sources=[str(incoming / name)],
+            replace=replace,
+        )
+        return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    before_files, before_ids, _ = _state(*fresh(tmp_path / "base"), hash_encoder)
+    corpus, index = fresh(tmp_path / "timing")
+    started = time.perf_counter()
+    run = start(corpus, index)
+    assert run.wait() == 0, run.stderr.read()
+    whole = time.perf_counter() - started
+    after_files, after_ids, _ = _state(corpus, index, hash_encoder)
+    assert new_sha in after_ids and after_files != before_files
+
+    outcomes = set()
+    for share in (0.3, 0.6, 0.8, 0.95, "at the switch"):
+        corpus, index = fresh(tmp_path / f"kill-{share}")
+        current = os.readlink(index / "current")
+        run = start(corpus, index)
+        if share == "at the switch":  # the index holds the new file; the corpus is not settled yet
+            while os.readlink(index / "current") == current and run.poll() is None:
+                time.sleep(0.001)
+        else:
+            time.sleep(share * whole)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        files, ids, paths = _state(corpus, index, hash_encoder)
+        assert (files, ids) in ((before_files, before_ids), (after_files, after_ids)), share
+        assert paths == set(files)
+        outcomes.add("completed" if new_sha in ids else "undone")
+    print(f"add took {whole:.1f} s; outcomes {sorted(outcomes)}")
+    assert outcomes == {"undone", "completed"}

@@ -1,3 +1,4 @@
+import json
 import os
 
 import numpy as np
@@ -5,7 +6,7 @@ import pytest
 
 from reportqa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from reportqa.records import Chunk
-from reportqa.store import DocumentEntry, Features, IndexStore, read_manifest
+from reportqa.store import DocumentEntry, Features, IndexStore, file_checksums, read_manifest, verify
 
 
 def _unit(rng, rows, dim):
@@ -138,3 +139,77 @@ def test_damaged_index_is_detected(tmp_path, damage):
         (version / "chunks.jsonl").unlink()
     with pytest.raises(IndexCorruptError, match="build --force"):
         IndexStore.load(tmp_path)
+
+
+def _rewrite(version, name, data: bytes, keep_checksums: bool = True):
+    """Damage one file; with ``keep_checksums`` the manifest is updated to match, as if the file had been
+    written wrong before the save, so the parsing checks (not the size check) must catch it."""
+    (version / name).write_bytes(data)
+    if keep_checksums and name != "manifest.json":
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+        manifest["files"] = file_checksums(version)
+        (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _npy_with_bad_header(version):
+    data = (version / "sentences.npy").read_bytes()
+    start = data.index(b"{")
+    return data[:start] + b"{'descr': '<i4', 'fortran_order': False, 'shape': (3, 'x" + data[start + 55 :]
+
+
+@pytest.mark.parametrize(
+    "name, damage",
+    [
+        ("manifest.json", lambda v: b'["a", "list"]'),
+        ("manifest.json", lambda v: b'{"format_version": 5, "dim": 8, "chunker": {}}'),
+        ("manifest.json", lambda v: b"[" * 100_000),
+        ("sentences.npy", _npy_with_bad_header),
+        ("tokens.jsonl", lambda v: b'["text", "0"]\n42\n["text", "2"]\n'),
+        ("chunks.jsonl", lambda v: (v / "chunks.jsonl").read_bytes().replace(b'"lang": "en"', b'"lang": ["en"]', 1)),
+        ("chunks.jsonl", lambda v: (v / "chunks.jsonl").read_bytes().replace(b'"page": null', b'"page": "7"', 1)),
+        ("documents.json", lambda v: b'{"d1": 1}'),
+        ("extras.json", lambda v: b"[1, 2]"),
+        ("aux_vectors.npy", lambda v: _npy_bytes(np.zeros((3, 4), np.float64))),
+    ],
+)
+def test_each_kind_of_damaged_file_is_one_clear_error(tmp_path, name, damage):
+    store, _ = _store()
+    version = store.save(tmp_path)
+    _rewrite(version, name, damage(version))
+    with pytest.raises(IndexCorruptError, match="build --force"):
+        IndexStore.load(tmp_path)
+
+
+def _npy_bytes(array):
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_a_file_of_the_wrong_size_is_caught_on_open_and_a_flipped_byte_by_verify(tmp_path):
+    store, _ = _store()
+    version = store.save(tmp_path)
+    assert verify(tmp_path) == (version, [])
+    faiss_file = version / "vectors.faiss"
+    data = bytearray(faiss_file.read_bytes())
+    data[-20] ^= 0xFF  # inside a vector: the index still opens
+    faiss_file.write_bytes(bytes(data))
+    IndexStore.load(tmp_path)
+    _, problems = verify(tmp_path)
+    assert len(problems) == 1 and problems[0].startswith("vectors.faiss: ")
+    faiss_file.write_bytes(bytes(data) + b"\0")
+    with pytest.raises(IndexCorruptError, match=r"vectors.faiss .* is damaged \(.* bytes, not .*\).*build --force"):
+        IndexStore.load(tmp_path)
+
+
+def test_verify_refuses_an_index_without_checksums(tmp_path):
+    store, _ = _store()
+    version = store.save(tmp_path)
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["files"]
+    (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    IndexStore.load(tmp_path)  # an older index still opens
+    with pytest.raises(IndexCorruptError, match="no checksums"):
+        verify(tmp_path)

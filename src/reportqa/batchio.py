@@ -6,7 +6,10 @@ Input order is kept; a malformed line becomes a ``BadLine`` that the runner repo
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,37 +52,54 @@ class BadLine:
 
 
 def read_questions(path: Path) -> Iterator[BatchQuestion | BadLine]:
-    """Yield questions in file order; ids default to the 1-based line (or row) number."""
+    """Yield questions in file order; ids default to the 1-based line (or row) number.
+
+    Each line is judged alone: bytes that are not UTF-8, JSON nested past Python's recursion limit
+    or a CSV field over the csv module's limit make that line a ``BadLine``, never the whole file.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".csv", ".txt"):
         raise BatchInputError(f"{path.name}: batch input must be .jsonl, .csv or .txt")
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")
+        raw = open(path, "rb")
     except OSError as e:
         raise BatchInputError(f"{path}: cannot open ({e.strerror})") from e
-    with handle:
-        try:
-            if suffix == ".jsonl":
-                yield from _read_jsonl(handle)
-            elif suffix == ".csv":
-                yield from _read_csv(handle, path)
-            else:
-                for number, line in enumerate(handle, 1):
-                    if line.strip():
-                        yield BatchQuestion(str(number), line.strip(), {})
-        except UnicodeDecodeError as e:
-            raise BatchInputError(f"{path.name}: not UTF-8 text ({e.reason})") from e
+    # bytes that are not UTF-8 come through as lone surrogates, found per line by ``_undecodable``
+    with io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        if suffix == ".jsonl":
+            yield from _read_jsonl(handle)
+        elif suffix == ".csv":
+            yield from _read_csv(handle, path)
+        else:
+            for number, line in enumerate(handle, 1):
+                if _undecodable(line):
+                    yield BadLine(number, NOT_UTF8)
+                elif line.strip():
+                    yield BatchQuestion(str(number), line.strip(), {})
+
+
+NOT_UTF8 = "not UTF-8 text"
+
+
+def _undecodable(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
 def _read_jsonl(handle) -> Iterator[BatchQuestion | BadLine]:
     for number, line in enumerate(handle, 1):
         if not line.strip():
             continue
+        if _undecodable(line):
+            yield BadLine(number, NOT_UTF8)
+            continue
         try:
             record = json.loads(line)
         except ValueError as e:
-            yield BadLine(number, f"not valid JSON ({e.msg})")
+            yield BadLine(number, f"not valid JSON ({getattr(e, 'msg', str(e)[:60])})")
+            continue
+        except RecursionError:
+            yield BadLine(number, "JSON nested too deeply")
             continue
         if not isinstance(record, dict):
             yield BadLine(number, "not a JSON object")
@@ -89,20 +109,40 @@ def _read_jsonl(handle) -> Iterator[BatchQuestion | BadLine]:
             yield BadLine(number, "missing or empty 'question'")
             continue
         qid = record.get("id", number)
+        if isinstance(qid, bool) or not isinstance(qid, str | int | float):
+            yield BadLine(number, "'id' must be text or a number")
+            continue
         extra = {k: v for k, v in record.items() if k not in ("id", "question")}
         yield BatchQuestion(str(qid), question, extra)
 
 
 def _read_csv(handle, path: Path) -> Iterator[BatchQuestion | BadLine]:
     reader = csv.DictReader(handle)
-    if not reader.fieldnames or "question" not in reader.fieldnames:
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as e:
+        raise BatchInputError(f"{path.name}: unreadable CSV header ({e})") from e
+    if not fieldnames or "question" not in fieldnames:
         raise BatchInputError(f"{path.name}: CSV needs a 'question' column")
-    for number, row in enumerate(reader, 2):
-        question = (row.get("question") or "").strip()
-        if not question:
-            yield BadLine(number, "empty 'question'")
+    rows = iter(reader)
+    number = 1
+    while True:
+        number += 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as e:  # the reader goes on with the next line
+            yield BadLine(number, f"unreadable CSV row ({e})")
             continue
-        yield BatchQuestion(str(row.get("id") or number - 1), question, {})
+        question = row.get("question")
+        question = question.strip() if isinstance(question, str) else ""
+        if any(_undecodable(value) for value in row.values() if isinstance(value, str)):
+            yield BadLine(number, NOT_UTF8)
+        elif not question:
+            yield BadLine(number, "empty 'question'")
+        else:
+            yield BatchQuestion(str(row.get("id") or number - 1), question, {})
 
 
 def finished_ids(path: Path) -> set[str]:
@@ -110,20 +150,45 @@ def finished_ids(path: Path) -> set[str]:
     path = Path(path)
     if not path.exists():
         return set()
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
         if path.suffix.lower() == ".csv":
-            return {row["id"] for row in csv.DictReader(handle) if row.get("id")}
+            return {_formula_restored(row["id"]) for row in csv.DictReader(handle) if row.get("id")}
         ids = set()
         for line in handle:
             try:
                 ids.add(str(json.loads(line)["id"]))
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 continue
         return ids
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: object) -> object:
+    """A CSV cell that a spreadsheet will not run as a formula: text beginning with ``= + - @``, tab or
+    CR gets a leading ``'`` (OWASP's advice for CSV injection). JSONL output stays verbatim."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _formula_restored(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
+def partial_path(out: Path) -> Path:
+    """Where a batch writes until it has answered everything; renamed to ``out`` at the end."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.partial{out.suffix}")
+
+
 class AnswerWriter:
-    """Writes one answer at a time, flushed, so a partial run keeps what it finished."""
+    """Writes one answer at a time, flushed, so a partial run keeps what it finished.
+
+    A fresh run writes ``OUT``'s ``partial_path`` and renames it to ``OUT`` when ``commit`` is called, so an
+    earlier ``OUT`` is replaced only by a complete one; ``append`` continues an existing file in place.
+    """
 
     def __init__(self, path: Path, append: bool = False):
         self.path = Path(path)
@@ -134,7 +199,8 @@ class AnswerWriter:
         resuming = append and self.path.exists() and self.path.stat().st_size > 0
         if resuming and suffix == ".jsonl":
             _drop_torn_last_line(self.path)
-        self._handle = open(self.path, "a" if resuming else "w", encoding="utf-8", newline="")
+        self.writing = self.path if append else partial_path(self.path)
+        self._handle = open(self.writing, "a" if resuming else "w", encoding="utf-8", newline="")
         self._csv = csv.DictWriter(self._handle, fieldnames=CSV_FIELDS) if suffix == ".csv" else None
         if self._csv and not resuming:
             self._csv.writeheader()
@@ -145,8 +211,15 @@ class AnswerWriter:
         else:
             base = {k: record[k] for k in ("id", "question", "answer", "abstained")}
             for passage in record["passages"] or [{}]:
-                self._csv.writerow({**base, **{k: passage.get(k, "") for k in CSV_FIELDS[4:]}})
+                row = {**base, **{k: passage.get(k, "") for k in CSV_FIELDS[4:]}}
+                self._csv.writerow({k: neutralised(v) for k, v in row.items()})
         self._handle.flush()
+
+    def commit(self, final: Path) -> None:
+        """Close, and put what was written at ``final``."""
+        self.close()
+        if self.writing != final:
+            os.replace(self.writing, final)
 
     def close(self) -> None:
         self._handle.close()
@@ -187,10 +260,17 @@ def run_batch(
     """
     from .pipeline import clean_question
 
+    source, out = Path(source), Path(out)
+    if _same_file(source, out) or _same_file(source, partial_path(out)):
+        raise BatchInputError(f"{out}: the output would overwrite the input; choose another --out")
     summary = BatchSummary()
-    done = finished_ids(out) if resume else set()
+    # --resume continues an interrupted run's partial output if there is one, else OUT itself, in place
+    target = partial_path(out) if resume and partial_path(out).exists() else out
+    done = finished_ids(target) if resume else set()
     pending: list[BatchQuestion] = []
-    with AnswerWriter(out, append=resume) as writer:
+    questions = read_questions(source)
+    next_item = next(questions, None)  # the input's own errors (type, CSV header) before any output exists
+    with AnswerWriter(target, append=resume) as writer:
 
         def flush() -> None:
             for item, answer in zip(pending, qa.batch([q.question for q in pending], top_k=top_k)):
@@ -199,7 +279,7 @@ def run_batch(
                 summary.answered += 1
             pending.clear()
 
-        for item in read_questions(source):
+        for item in itertools.chain([next_item] if next_item is not None else [], questions):
             if isinstance(item, BadLine):
                 on_skip(f"line {item.line}: {item.reason}")
                 summary.skipped += 1
@@ -218,4 +298,12 @@ def run_batch(
                 flush()
         if pending:
             flush()
+        writer.commit(out)
     return summary
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False

@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("questions")
     evaluate.add_argument("--top-k", type=_passage_count, default=5)
     sub.add_parser("list", parents=[common], help="the documents in the index")
+    for name in ("check", "fsck"):
+        sub.add_parser(name, parents=[common], help="verify every index file against the manifest's sha256")
     sources = sub.add_parser(
         "sources", parents=[common], help="the works the documents cite, and which are in the corpus"
     )
@@ -100,12 +102,12 @@ def _main(argv: list[str] | None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ReportQAError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _warn(f"error: {e}")
         return EXIT_ERROR
     except BrokenPipeError:
         raise
     except (ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        _warn(f"error: {e}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -122,15 +124,24 @@ def _qa(args):
     return ReportQA(index_dir=args.index, corpus_dir=args.corpus, model=args.model)
 
 
+def _warn(message: str) -> None:
+    """One line on stderr, whatever the message holds (a file name with a newline stays on its line)."""
+    from .documents import printable
+
+    print(printable(message), file=sys.stderr)
+
+
 def _report(report, quiet: bool) -> int:
     for _name, reason in report.skipped:
-        print(f"skipped: {reason}", file=sys.stderr)
+        _warn(f"skipped: {reason}")
+    for _name, note in report.warnings:
+        _warn(f"partly indexed: {note}")
     if not quiet:
         print(
             f"indexed {len(report.added)} new, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "
             f"{len(report.skipped)} skipped; {report.chunks} chunks in {report.seconds:.1f}s"
         )
-    return EXIT_SKIPPED if report.skipped else EXIT_OK
+    return EXIT_SKIPPED if report.skipped or report.warnings else EXIT_OK
 
 
 def cmd_build(args) -> int:
@@ -170,9 +181,18 @@ def cmd_batch(args) -> int:
     from .batchio import run_batch
 
     def warn(message: str) -> None:
-        print(f"skipped {message}", file=sys.stderr)
+        _warn(f"skipped {message}")
 
-    summary = run_batch(_qa(args), Path(args.input), Path(args.out), top_k=args.top_k, resume=args.resume, on_skip=warn)
+    try:
+        summary = run_batch(
+            _qa(args), Path(args.input), Path(args.out), top_k=args.top_k, resume=args.resume, on_skip=warn
+        )
+    except (ReportQAError, KeyboardInterrupt):
+        from .batchio import partial_path
+
+        if partial_path(Path(args.out)).exists():
+            _warn(f"answers so far are in {partial_path(Path(args.out))}; add --resume to continue from them")
+        raise
     if not args.quiet:
         resumed = f", {summary.already_done} already done" if args.resume else ""
         questions = "question" if summary.answered == 1 else "questions"
@@ -194,8 +214,8 @@ def cmd_eval(args) -> int:
                 questions.append(
                     EvalQuestion(str(r["id"]), r.get("lang", "?"), r["question"], tuple(r.get("evidence", ())))
                 )
-            except (ValueError, KeyError) as e:
-                print(f"skipped line {number}: {e}", file=sys.stderr)
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
+                _warn(f"skipped line {number}: {type(e).__name__}: {e}")
     answers = _qa(args).batch([q.question for q in questions], top_k=max(args.top_k, 10))
     results = {q.id: ([p.chunk.text for p in a.passages], a.abstained) for q, a in zip(questions, answers)}
     k = args.top_k
@@ -218,13 +238,25 @@ def cmd_list(args) -> int:
     return EXIT_OK
 
 
+def cmd_check(args) -> int:
+    version, problems = _qa(args).check()
+    for problem in problems:
+        _warn(f"damaged: {problem}")
+    if problems:
+        _warn(f"error: {len(problems)} damaged file(s) in {version}: run 'reportqa build --force'")
+        return EXIT_ERROR
+    if not args.quiet:
+        print(f"ok: every file of {version} matches its recorded sha256")
+    return EXIT_OK
+
+
 def cmd_sources(args) -> int:
     qa = _qa(args)
     if args.fetch:
         results, report = qa.fetch_sources(only=args.only, arxiv_base=args.arxiv_base, progress=not args.quiet)
         for r in results:
             if r.error:
-                print(f"not fetched [{r.reference.marker}] {r.reference.label}: {r.error}", file=sys.stderr)
+                _warn(f"not fetched [{r.reference.marker}] {r.reference.label}: {r.error}")
             else:
                 print(f"fetched [{r.reference.marker}] {r.reference.label} → {r.path.name}")
         if not results:
@@ -259,6 +291,8 @@ COMMANDS = {
     "batch": cmd_batch,
     "eval": cmd_eval,
     "list": cmd_list,
+    "check": cmd_check,
+    "fsck": cmd_check,
     "sources": cmd_sources,
     "serve": cmd_serve,
 }

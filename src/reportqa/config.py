@@ -27,6 +27,10 @@ _DESCRIPTIONS = {
     "build_processes": "worker processes for USE and Kiwi during a build (-1: one per core, less one, when e5 "
     "embeds on a GPU, else one for Kiwi alone; 0: none, they run on threads beside e5)",
     "max_file_mb": "documents larger than this are skipped with a reason",
+    "max_chunks_per_document": "a document that would make more chunks than this (about 14 MB of text at the "
+    "default chunk size) is skipped with a reason: one file should not hold a build for half an hour",
+    "fetch_deadline_s": "seconds one download of 'reportqa sources --fetch' may take in all (each read also "
+    "times out after 15 s of silence)",
     "ann_above": "above this many chunks, e5 and USE scores are computed for FAISS IVF candidates (nearest chunks "
     "and sentences, plus BM25's best) instead of for every chunk and sentence",
     "second_encoder": "a second multilingual encoder fused with the first ('use-multilingual-v3' or 'none')",
@@ -56,6 +60,8 @@ class Settings:
     batch_size: int = 16
     build_processes: int = -1
     max_file_mb: float = 30.0
+    max_chunks_per_document: int = 20_000
+    fetch_deadline_s: float = 120.0
     ann_above: int = 30_000
     second_encoder: str = "use-multilingual-v3"
     second_weight: float = 0.5
@@ -111,6 +117,8 @@ class Settings:
             raise ValueError(f"encoder_backend must be 'onnx-int8' or 'torch', got '{self.encoder_backend}'")
         if self.build_processes < -1:
             raise ValueError(f"build_processes must be -1 (automatic), 0 or more, got {self.build_processes}")
+        if self.max_chunks_per_document < 1:
+            raise ValueError(f"max_chunks_per_document must be 1 or more, got {self.max_chunks_per_document}")
         if not 1 <= self.top_k <= MAX_TOP_K:
             raise ValueError(f"top_k must be from 1 to {MAX_TOP_K}, got {self.top_k}")
 

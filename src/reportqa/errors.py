@@ -35,3 +35,7 @@ class QuestionError(ReportQAError):
 
 class BatchInputError(ReportQAError):
     """The batch input file cannot be read at all."""
+
+
+class BuildCancelled(ReportQAError):
+    """A build or add was cancelled (from the web page); nothing it did was kept."""

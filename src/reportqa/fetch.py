@@ -20,10 +20,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from .citations import Reference
-from .pipeline import safe_name
+from .corpus import safe_name
 
 DEFAULT_ARXIV_BASE = "https://arxiv.org"
-TIMEOUT_S = 15
+TIMEOUT_S = 15  # for each read: a server that says nothing for this long is given up on
+DEADLINE_S = 120  # for a whole download: a server that sends a byte now and then is given up on too
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,19 @@ def source_url(reference: Reference, arxiv_base: str = DEFAULT_ARXIV_BASE) -> st
 
 
 def fetch(
-    reference: Reference, corpus: Path, max_bytes: int, arxiv_base: str = DEFAULT_ARXIV_BASE, timeout: float = TIMEOUT_S
+    reference: Reference,
+    corpus: Path,
+    max_bytes: int,
+    arxiv_base: str = DEFAULT_ARXIV_BASE,
+    timeout: float = TIMEOUT_S,
+    deadline: float = DEADLINE_S,
 ) -> Fetched:
     """Download one cited work into ``corpus``; on any failure the corpus is left untouched."""
     url = source_url(reference, arxiv_base)
     if url is None:
         return Fetched(reference, "", None, "the citation gives no arXiv id or link")
     try:
-        data, content_type = _download(url, max_bytes, timeout)
+        data, content_type = _download(url, max_bytes, timeout, deadline)
     except _Refused as e:
         return Fetched(reference, url, None, str(e))
     except (urllib.error.URLError, TimeoutError, OSError) as e:
@@ -83,21 +89,27 @@ class _Refused(Exception):
     pass
 
 
-def _download(url: str, max_bytes: int, timeout: float) -> tuple[bytes, str]:
+def _download(url: str, max_bytes: int, timeout: float, deadline: float) -> tuple[bytes, str]:
     if not url.startswith(("http://", "https://")):
         raise _Refused(f"{url}: only http(s) links are fetched")
+    give_up = time.monotonic() + deadline
     request = urllib.request.Request(url, headers={"User-Agent": "reportqa (cited-source fetcher)"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with urllib.request.urlopen(request, timeout=min(timeout, deadline)) as response:
         content_type = (response.headers.get_content_type() or "").lower()
         if content_type not in ("application/pdf", "text/html"):
             raise _Refused(f"{url}: refused content type '{content_type}' (only PDF or HTML)")
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
             raise _Refused(f"{url}: {int(declared) / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
-        data = response.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise _Refused(f"{url}: larger than the {max_bytes / 1e6:.0f} MB limit")
-    return data, content_type
+        parts, size = [], 0
+        while block := response.read1(1 << 16):  # whatever has arrived, so the deadline is checked between
+            parts.append(block)
+            size += len(block)
+            if size > max_bytes:
+                raise _Refused(f"{url}: larger than the {max_bytes / 1e6:.0f} MB limit")
+            if time.monotonic() > give_up:
+                raise _Refused(f"{url}: not finished within {deadline:g} s ({size:,} bytes so far), given up")
+    return b"".join(parts), content_type
 
 
 def _file_name(reference: Reference, url: str, suffix: str) -> str:

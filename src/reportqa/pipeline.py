@@ -10,7 +10,6 @@ import itertools
 import logging
 import numbers
 import os
-import shutil
 import threading
 import time
 import unicodedata
@@ -25,7 +24,17 @@ from .answer import NOT_FOUND, render, select_quotes, split_sentences
 from .chunking import RULES_VERSION, chunk_document
 from .citations import Reference, document_citations
 from .config import MAX_TOP_K, Settings
-from .documents import SUPPORTED_SUFFIXES, corpus_files, detect_lang, load_document, read_bounded, sha256_bytes
+from .corpus import CorpusChange, recover, safe_name
+from .documents import (
+    SUPPORTED_SUFFIXES,
+    corpus_files,
+    detect_lang,
+    load_document,
+    printable,
+    read_bounded,
+    scan_corpus,
+    sha256_bytes,
+)
 from .encoder import (
     Encoder,
     gpu_driver_present,
@@ -35,12 +44,12 @@ from .encoder import (
     passage_workers,
     vectors_with_spans,
 )
-from .errors import DocumentError, QuestionError, ReportQAError
+from .errors import BuildCancelled, DocumentError, QuestionError, ReportQAError
 from .lexical import load_tokenizer, tokenize, tokenizer_loaded
 from .records import Answer, Chunk, Document
 from .retrieve import Retriever
 from .side_processes import TOKENS_ONLY, SidePool, auto_processes
-from .store import BuildLock, DocumentEntry, Features, IndexStore, read_manifest
+from .store import BuildLock, DocumentEntry, Features, IndexStore, read_manifest, verify
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +64,7 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # indexed, but part of it was left out
     chunks: int = 0
     seconds: float = 0.0
 
@@ -141,7 +151,7 @@ class ReportQA:
         return read_manifest(self.settings.index_dir) is not None
 
     # --- building ----------------------------------------------------------------------------
-    def build(self, force: bool = False, progress: bool = False) -> BuildReport:
+    def build(self, force: bool = False, progress: bool = False, cancel: threading.Event | None = None) -> BuildReport:
         """Bring the index in line with the corpus; unchanged documents are not re-embedded.
 
         The stages overlap: e5 loads while the first new document is read, the next document is
@@ -149,10 +159,28 @@ class ReportQA:
         and run beside e5 — Kiwi in a worker process, and USE too when e5 runs on a GPU, so that
         the cores keep up (see ``side_processes``).
         """
+        with self._write_lock, BuildLock(self.settings.index_dir):
+            self._recover()
+            return self._build(force, progress, cancel)
+
+    def _recover(self) -> None:
+        """Settle an ``add`` killed before it could (``corpus.recover``); call with the build lock held."""
+        for note in recover(self.settings.corpus_dir, self.settings.index_dir, set(self._indexed_paths())):
+            logger.warning("%s", printable(note))
+
+    def _indexed_paths(self) -> dict[str, str]:
+        """sha256 → corpus path of each document in the current index, from its manifest ({} if unreadable)."""
+        manifest = read_manifest(self.settings.index_dir)
+        documents = manifest.get("documents") if isinstance(manifest, dict) else None
+        if not isinstance(documents, dict):
+            return {}
+        return {doc_id: entry.get("path") for doc_id, entry in documents.items() if isinstance(entry, dict)}
+
+    def _build(self, force: bool, progress: bool, cancel: threading.Event | None = None) -> BuildReport:
+        """``build`` with the index's lock held; ``cancel``, once set, stops it before the next document
+        (``BuildCancelled``), leaving the index as it was."""
         started = time.perf_counter()
         with (
-            self._write_lock,
-            BuildLock(self.settings.index_dir),
             _worker_pool(4, "reportqa-build") as pool,
             contextlib.ExitStack() as stack,
         ):
@@ -174,6 +202,7 @@ class ReportQA:
 
             reads = _read_ahead(pool, self._read_document, new_files, first=start_loading)
             for position, (name, doc_id), reading in reads:
+                _stop_if(cancel)
                 try:
                     document, chunks = reading.result()
                     loading["encoder"].result()
@@ -189,6 +218,7 @@ class ReportQA:
                     logger.info("skipped %s", e)  # the report carries it to every front end
                     report.skipped.append((name, str(e)))
                     continue
+                report.warnings += [(name, note) for note in document.notes]
                 # footnote and reference lines are only reliable in text documents, not PDF extracts
                 citations = None if document.paged else document_citations(document.text)
                 added.append(_NewDocument(position, self._entry(name, doc_id, document), citations, chunks, features))
@@ -205,6 +235,7 @@ class ReportQA:
             gone = [doc_id for doc_id in store.documents if doc_id not in seen]
             report.removed += [store.documents[doc_id].path for doc_id in gone]
             store.remove_documents(gone)
+            _stop_if(cancel)
             if report.changed or force or not self.has_index():
                 store.save(self.settings.index_dir, ann_above=self.settings.ann_above)
             self._store = store
@@ -227,13 +258,16 @@ class ReportQA:
     def _new_files(self, store: IndexStore | None, seen: dict[str, Path], report: BuildReport) -> Iterator[tuple]:
         """(name, sha256, path, bytes) of each corpus file the index lacks; unchanged and unreadable ones are noted."""
         max_bytes = int(self.settings.max_file_mb * 1e6)
-        for path in corpus_files(self.settings.corpus_dir):
+        files, refused = scan_corpus(self.settings.corpus_dir)
+        report.skipped += refused
+        for path in files:
             name = str(path.relative_to(self.settings.corpus_dir))
             try:
                 data = read_bounded(path, max_bytes, name)
                 doc_id = sha256_bytes(data)
                 if doc_id in seen:
-                    raise DocumentError(f"{name}: same content as {seen[doc_id].name}, indexed once")
+                    same = printable(seen[doc_id].name)
+                    raise DocumentError(f"{printable(name)}: same content as {same}, indexed once")
             except DocumentError as e:
                 logger.info("skipped %s", e)  # the report carries it to every front end
                 report.skipped.append((name, str(e)))
@@ -246,10 +280,15 @@ class ReportQA:
                 yield name, doc_id, path, data
 
     def _read_document(self, name: str, doc_id: str, path: Path, data: bytes) -> tuple[Document, list[Chunk]]:
+        ceiling = self.settings.max_chunks_per_document
         document = load_document(path, data=data)
+        if len(document.text) > ceiling * self.settings.chunk_max:  # more than the ceiling's chunks can hold
+            raise DocumentError(f"{printable(name)}: {_too_many(ceiling, f'{len(document.text):,} characters')}")
         chunks = chunk_document(document, self.settings)
         if not chunks:
-            raise DocumentError(f"{name}: no text to index")
+            raise DocumentError(f"{printable(name)}: no text to index")
+        if len(chunks) > ceiling:
+            raise DocumentError(f"{printable(name)}: {_too_many(ceiling, f'{len(chunks):,} chunks')}")
         return document, chunks
 
     def _entry(self, name: str, doc_id: str, document: Document) -> DocumentEntry:
@@ -328,74 +367,95 @@ class ReportQA:
             aux_dim=aux.dim if aux else 0,
         )
 
-    def add(self, paths: list[str | Path], replace: bool = False, progress: bool = False) -> BuildReport:
+    def add(
+        self,
+        paths: list[str | Path],
+        replace: bool = False,
+        progress: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> BuildReport:
         """Copy files into the corpus (never overwriting a different file unless ``replace``) and index them.
 
         A copy that the build cannot index is taken out again, and a file it replaced is put back and
         indexed again: a corrupt or empty file never displaces a document, nor stays in the corpus
-        to be skipped by every later build.
+        to be skipped by every later build. The copies are journalled (``corpus.CorpusChange``), so
+        this holds even when the process is killed: the next build or add settles them. Setting
+        ``cancel`` undoes the add as a failed build would (``BuildCancelled``).
         """
         corpus = Path(self.settings.corpus_dir)
-        corpus.mkdir(parents=True, exist_ok=True)
-        refused: list[tuple[str, str]] = []
-        written: dict[Path, Path | None] = {}  # each file this call writes, and where its previous content waits
-        for source in map(Path, paths):
-            target = corpus / safe_name(source.name)
-            if source.is_dir():
-                refused.append((source.name, f"{source}: a folder; add the files in it (e.g. {source / '*.pdf'})"))
-            elif not source.is_file():
-                refused.append((source.name, f"{source}: no such file"))
-            elif source.suffix.lower() not in SUPPORTED_SUFFIXES:
-                refused.append((source.name, f"{source.name}: only {', '.join(SUPPORTED_SUFFIXES)} files can be added"))
-            elif target.exists() and target.read_bytes() != source.read_bytes() and not replace:
-                refused.append(
-                    (
-                        source.name,
-                        f"{target.name}: a different file of that name is already in the corpus (use --replace)",
-                    )
-                )
-            elif not (target.exists() and target.samefile(source)):
-                if target not in written:
-                    written[target] = _set_aside(target) if target.exists() else None
-                shutil.copyfile(source, target)
-        report = None
-        try:
-            report = self.build(progress=progress)
-        finally:
-            undone = _settle_writes(written, report)
-        restored = [target.name for target, previous in written.items() if previous and target.name in undone]
-        if restored:  # the build dropped them from the index: index them again, as the unchanged files they are
-            again = self.build(progress=progress)
-            report.removed = [name for name in report.removed if name not in restored]
-            report.unchanged = sorted([*report.unchanged, *restored])
-            report.chunks, report.seconds = again.chunks, report.seconds + again.seconds
+        with self._write_lock, BuildLock(self.settings.index_dir):
+            self._recover()
+            corpus.mkdir(parents=True, exist_ok=True)
+            change = CorpusChange(corpus, self.settings.index_dir)
+            refused = self._copy_in(paths, corpus, change, replace)
+            report = None
+            try:
+                report = self._build(False, progress, cancel)
+            finally:
+                undone = change.settle(None if report is None else (name for name, _ in report.skipped))
+            restored = [entry.target for entry in change.entries.values() if entry.previous and entry.target in undone]
+            if restored:  # the build dropped them from the index: index them again, as the unchanged files they are
+                again = self._build(False, progress)
+                report.removed = [name for name in report.removed if name not in restored]
+                report.unchanged = sorted([*report.unchanged, *restored])
+                report.chunks, report.seconds = again.chunks, report.seconds + again.seconds
         report.skipped = refused + [
             (name, f"{reason}; {undone[name]}" if name in undone else reason) for name, reason in report.skipped
         ]
         return report
 
+    @staticmethod
+    def _copy_in(paths: list[str | Path], corpus: Path, change: CorpusChange, replace: bool) -> list[tuple[str, str]]:
+        """Write each usable file into the corpus through ``change``; (name, reason) of those refused."""
+        refused: list[tuple[str, str]] = []
+        for source in map(Path, paths):
+            shown = printable(str(source))
+            if source.is_dir():
+                refused.append((source.name, f"{shown}: a folder; add the files in it (e.g. {shown}/*.pdf)"))
+                continue
+            if not source.is_file():
+                refused.append((source.name, f"{shown}: no such file"))
+                continue
+            if source.suffix.lower() not in SUPPORTED_SUFFIXES:
+                kinds = ", ".join(SUPPORTED_SUFFIXES)
+                refused.append((source.name, f"{printable(source.name)}: only {kinds} files can be added"))
+                continue
+            target = corpus / safe_name(source.name)
+            if target.exists() and target.samefile(source):
+                continue
+            if target.exists() and target.read_bytes() != source.read_bytes() and not replace:
+                reason = "a different file of that name is already in the corpus (use --replace)"
+                refused.append((source.name, f"{printable(target.name)}: {reason}"))
+                continue
+            change.write(source, target)
+        return refused
+
     def remove(self, names: list[str], progress: bool = False) -> BuildReport:
         """Delete documents (by corpus file name or sha256 prefix) from the corpus and the index."""
         corpus = Path(self.settings.corpus_dir)
-        files = {str(p.relative_to(corpus)): p for p in corpus_files(corpus)}
-        ids = {entry.doc_id: entry.path for entry in self.store.documents.values()} if self.has_index() else {}
-        for name in names:
-            matches = (
-                [files[name]]
-                if name in files
-                else [
-                    files[path]
-                    for doc_id, path in ids.items()
-                    if len(name) >= 6 and doc_id.startswith(name) and path in files
-                ]
-            )
-            if len(matches) != 1:
-                raise ReportQAError(f"no single document matches '{name}' (use a name from 'reportqa list')")
-            matches[0].unlink()
-            sidecar = matches[0].with_name(matches[0].name + ".meta.json")
-            if sidecar.exists():
-                sidecar.unlink()
-        return self.build(progress=progress)
+        with self._write_lock, BuildLock(self.settings.index_dir):
+            self._recover()
+            files = {str(p.relative_to(corpus)): p for p in corpus_files(corpus)}
+            ids = self._indexed_paths()
+            for name in names:
+                matches = (
+                    [files[name]]
+                    if name in files
+                    else [
+                        files[path]
+                        for doc_id, path in ids.items()
+                        if len(name) >= 6 and doc_id.startswith(name) and path in files
+                    ]
+                )
+                if len(matches) != 1:
+                    raise ReportQAError(
+                        f"no single document matches '{printable(name)}' (use a name from 'reportqa list')"
+                    )
+                matches[0].unlink()
+                sidecar = matches[0].with_name(matches[0].name + ".meta.json")
+                if sidecar.exists():
+                    sidecar.unlink()
+            return self._build(False, progress)
 
     def sources(self) -> list[tuple[str, Reference, str | None]]:
         """Every footnote and reference-list entry of the indexed documents: (citing document path,
@@ -421,8 +481,18 @@ class ReportQA:
             if target is None and url and url not in seen_urls and (not only or reference.marker in only):
                 seen_urls.add(url)
                 wanted.append(reference)
-        results = [fetch(r, Path(self.settings.corpus_dir), int(self.settings.max_file_mb * 1e6), base) for r in wanted]
+        corpus, max_bytes = Path(self.settings.corpus_dir), int(self.settings.max_file_mb * 1e6)
+        results = [fetch(r, corpus, max_bytes, base, deadline=self.settings.fetch_deadline_s) for r in wanted]
         report = self.build(progress=progress) if any(r.path for r in results) else None
+        if report is not None:  # a download the build could not index leaves the corpus, as with ``add``
+            skipped, dropped = dict(report.skipped), set()
+            for number, result in enumerate(results):
+                if result.path is not None and result.path.name in skipped:
+                    dropped.add(result.path.name)
+                    result.path.unlink(missing_ok=True)
+                    result.path.with_name(result.path.name + ".meta.json").unlink(missing_ok=True)
+                    results[number] = replace(result, path=None, error=f"{skipped[result.path.name]}; not kept")
+            report.skipped = [(name, reason) for name, reason in report.skipped if name not in dropped]
         return results, report
 
     # --- asking ------------------------------------------------------------------------------
@@ -497,33 +567,24 @@ class ReportQA:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportqa-aux")
         return self._pool
 
+    def check(self) -> tuple[Path, list[str]]:
+        """(the index version, one line per file whose sha256 differs from the manifest's record)."""
+        return verify(self.settings.index_dir)
+
     def documents(self) -> list[DocumentEntry]:
         return sorted(self.store.documents.values(), key=lambda d: d.path)
 
 
-def _set_aside(path: Path) -> Path:
-    """Move a file out of the build's sight (hidden names are not indexed) until ``_settle_writes``."""
-    aside = path.with_name(f".{path.name}.previous")
-    os.replace(path, aside)
-    return aside
+def _stop_if(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise BuildCancelled("indexing cancelled: the corpus and the index are as they were")
 
 
-def _settle_writes(written: dict[Path, Path | None], report: BuildReport | None) -> dict[str, str]:
-    """After ``add``'s build: keep what it indexed; take back a new copy it skipped and put back the
-    file a skipped one replaced (everything, when the build failed). Returns what was undone, by name."""
-    skipped = {name for name, _ in report.skipped} if report is not None else None
-    undone = {}
-    for target, previous in written.items():
-        if skipped is not None and target.name not in skipped:
-            if previous is not None:
-                previous.unlink(missing_ok=True)
-        elif previous is None:
-            target.unlink(missing_ok=True)
-            undone[target.name] = "not added"
-        else:
-            os.replace(previous, target)
-            undone[target.name] = "the previous file was kept"
-    return undone
+def _too_many(ceiling: int, size: str) -> str:
+    return (
+        f"{size} is more than the {ceiling:,}-chunk ceiling for one document "
+        "(split the file, or raise REPORTQA_MAX_CHUNKS_PER_DOCUMENT)"
+    )
 
 
 def passage_texts(chunks: list[Chunk]) -> tuple[list[str], list[tuple[int, int, int]], list[str]]:
@@ -542,15 +603,6 @@ def clean_question(question: str) -> str:
     if not any(ch.isalnum() for ch in text):
         raise QuestionError("the question is empty: type a question in Korean or English")
     return text
-
-
-def safe_name(name: str) -> str:
-    """A file name that stays inside the corpus directory."""
-    cleaned = "".join(ch for ch in Path(name).name if unicodedata.category(ch)[0] != "C")
-    cleaned = cleaned.replace("/", "_").replace("\\", "_").lstrip(".").strip()
-    if not cleaned:
-        raise ReportQAError(f"unusable file name {name!r}")
-    return cleaned
 
 
 @dataclass

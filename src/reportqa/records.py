@@ -16,6 +16,7 @@ class Document:
     pages: tuple[str, ...]
     paged: bool = False
     meta: dict = field(default_factory=dict, compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what was read only in part, one line each
 
     @property
     def text(self) -> str:

@@ -8,6 +8,7 @@ inner product is cosine similarity.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import os
 import shutil
@@ -345,7 +346,8 @@ class IndexStore:
             for name in ANN_LISTS:
                 if getattr(self.features, name).shape[1]:
                     faiss.write_index(self.ann_index(name), str(version / f"ann-{name}.faiss"))
-        _write(version / "manifest.json", json.dumps(self.manifest(), ensure_ascii=False, indent=1))
+        manifest = {**self.manifest(), "files": file_checksums(version)}
+        _write(version / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
         _fsync_dir(version)
         final = index_dir / f"v-{time.strftime('%Y%m%d-%H%M%S')}-{version.name[-6:]}"
         os.rename(version, final)
@@ -371,13 +373,11 @@ class IndexStore:
         version = _resolve(index_dir)
         if version is None:
             raise IndexMissingError(f"no index in {index_dir}: run 'reportqa build' first")
-        try:
-            manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise IndexCorruptError(f"index manifest in {version} is unreadable: run 'reportqa build --force'") from e
-        if manifest.get("format_version") != FORMAT_VERSION:
+        manifest = _checked_manifest(version)
+        _check_sizes(version, manifest)
+        if manifest["format_version"] != FORMAT_VERSION:
             raise IndexMismatchError(
-                f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}: run 'reportqa build --force'"
+                f"index format {manifest['format_version']} is not {FORMAT_VERSION}: run 'reportqa build --force'"
             )
         if model is not None and manifest["model"] != model:
             raise IndexMismatchError(
@@ -396,37 +396,46 @@ class IndexStore:
             )
         try:
             chunks = [
-                Chunk.from_dict(json.loads(line))
+                Chunk.from_dict(_checked_chunk(json.loads(line)))
                 for line in (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
                 if line
             ]
             documents = {
-                d["doc_id"]: DocumentEntry(**d)
+                d["doc_id"]: DocumentEntry(**_checked_entry(d))
                 for d in json.loads((version / "documents.json").read_text(encoding="utf-8"))
             }
             extras = json.loads((version / "extras.json").read_text(encoding="utf-8"))
             tokens = [
-                json.loads(line) for line in (version / "tokens.jsonl").read_text(encoding="utf-8").splitlines() if line
+                _checked_tokens(json.loads(line))
+                for line in (version / "tokens.jsonl").read_text(encoding="utf-8").splitlines()
+                if line
             ]
-            arrays = {name: np.load(version / f"{name}.npy") for name in _ARRAYS}
+            arrays = {name: _checked_array(np.load(version / f"{name}.npy"), name) for name in _ARRAYS}
             index = faiss.read_index(str(version / "vectors.faiss"))
             ann = {
                 name: faiss.read_index(str(path))
                 for name in ANN_LISTS
                 if (path := version / f"ann-{name}.faiss").exists()
             }
-        except (OSError, ValueError, RuntimeError, TypeError, KeyError) as e:
+            if not isinstance(extras, dict):
+                raise ValueError("extras.json is not an object")
+        except Exception as e:  # noqa: BLE001 (any parse failure of a damaged file: one message, one fix)
             raise IndexCorruptError(
-                f"index in {version} is damaged ({type(e).__name__}): run 'reportqa build --force'"
+                f"index in {version} is damaged ({type(e).__name__}: {str(e)[:80]}): run 'reportqa build --force'"
             ) from e
         consistent = (
             index.ntotal == len(chunks) == len(tokens) == len(arrays["aux_vectors"])
             and index.d == manifest["dim"]
             and len(arrays["sentences"]) == len(arrays["sentence_vectors"]) == len(arrays["aux_sentence_vectors"])
+            and arrays["aux_vectors"].shape[1] == arrays["aux_sentence_vectors"].shape[1] == manifest.get("aux_dim", 0)
+            and arrays["sentence_vectors"].shape[1] == manifest["dim"]
+            and all(0 <= row < len(chunks) for row in arrays["sentences"][:, 0][[0, -1]] if len(arrays["sentences"]))
+            and all(chunk.doc_id in documents for chunk in chunks)
         )
         if not consistent:
             raise IndexCorruptError(
-                f"index in {version} has {index.ntotal} vectors for {len(chunks)} chunks: run 'reportqa build --force'"
+                f"index in {version} has {index.ntotal} vectors for {len(chunks)} chunks, or arrays that do not "
+                "match them: run 'reportqa build --force'"
             )
         vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
         store = cls(
@@ -499,13 +508,130 @@ def _remove_leftovers(index_dir: Path, keep: set[str]) -> None:
 
 
 def read_manifest(index_dir: Path) -> dict | None:
+    """The current version's manifest, or None when there is none (or it is not a JSON object)."""
     version = _resolve(Path(index_dir))
     if version is None:
         return None
     try:
-        return json.loads((version / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def file_checksums(version: Path) -> dict[str, dict]:
+    """Size and sha256 of every file of an index version but the manifest, which records them."""
+    sums = {}
+    for path in sorted(version.iterdir()):
+        if path.is_file() and path.name != "manifest.json":
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            sums[path.name] = {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+    return sums
+
+
+def verify(index_dir: Path) -> tuple[Path, list[str]]:
+    """(the current version, one line per file whose size or sha256 differs from the manifest's record).
+
+    Raises ``IndexMissingError`` without an index and ``IndexCorruptError`` when the manifest cannot
+    be read or records no checksums.
+    """
+    version = _resolve(Path(index_dir))
+    if version is None:
+        raise IndexMissingError(f"no index in {index_dir}: run 'reportqa build' first")
+    manifest = _checked_manifest(version)
+    recorded = manifest.get("files")
+    if not isinstance(recorded, dict):
+        raise IndexCorruptError(
+            f"index in {version} records no checksums (an older format): run 'reportqa build --force'"
+        )
+    problems = []
+    actual = file_checksums(version)
+    for name, expected in sorted(recorded.items()):
+        found = actual.get(name)
+        if found is None:
+            problems.append(f"{name}: missing")
+        elif not isinstance(expected, dict) or found != expected:
+            problems.append(f"{name}: {found['size']} bytes, sha256 {found['sha256'][:12]}… differs from the manifest")
+    problems += [f"{name}: not recorded in the manifest" for name in sorted(set(actual) - set(recorded))]
+    return version, problems
+
+
+_MANIFEST_FIELDS = {"format_version": int, "model": str, "dim": int, "chunker": dict}
+
+
+def _checked_manifest(version: Path) -> dict:
+    try:
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as e:
+        raise IndexCorruptError(f"index manifest in {version} is unreadable: run 'reportqa build --force'") from e
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(f"index manifest in {version} is not a JSON object: run 'reportqa build --force'")
+    for key, kind in _MANIFEST_FIELDS.items():
+        if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool):
+            raise IndexCorruptError(f"index manifest in {version} lacks a valid '{key}': run 'reportqa build --force'")
+    if not isinstance(manifest.get("aux_model", ""), str) or not isinstance(manifest.get("aux_dim", 0), int):
+        raise IndexCorruptError(
+            f"index manifest in {version} has an invalid second encoder: run 'reportqa build --force'"
+        )
+    return manifest
+
+
+def _check_sizes(version: Path, manifest: dict) -> None:
+    """Cheap on every open: each recorded file is there with its recorded size (``verify`` reads them all)."""
+    recorded = manifest.get("files")
+    if not isinstance(recorded, dict):
+        return  # saved before checksums were recorded
+    for name, expected in recorded.items():
+        path = version / str(name)
+        size = path.stat().st_size if path.is_file() else None
+        recorded_size = expected.get("size") if isinstance(expected, dict) else None
+        if size != recorded_size:
+            found = "missing" if size is None else f"damaged ({size} bytes, not {recorded_size})"
+            raise IndexCorruptError(f"index file {path.name} in {version} is {found}: run 'reportqa build --force'")
+
+
+_CHUNK_TEXT = ("chunk_id", "doc_id", "text", "section", "lang", "kind", "caption", "source_note")
+
+
+def _checked_chunk(data: object) -> dict:
+    if not isinstance(data, dict):
+        raise ValueError("a chunk line is not an object")
+    if not all(isinstance(data.get(key, ""), str) for key in _CHUNK_TEXT):
+        raise ValueError("a chunk has a non-text field")
+    if not all(type(data.get(key)) is int for key in ("start", "end")):
+        raise ValueError("a chunk's span is not two whole numbers")
+    if data.get("page") is not None and type(data.get("page")) is not int:
+        raise ValueError("a chunk's page is not a whole number")
+    footnotes = data.get("footnotes", [])
+    if not isinstance(footnotes, list) or not all(isinstance(f, str) for f in footnotes):
+        raise ValueError("a chunk's footnotes are not a list of text")
+    return data
+
+
+def _checked_entry(data: object) -> dict:
+    if not isinstance(data, dict):
+        raise ValueError("a document entry is not an object")
+    if not all(isinstance(data.get(key), str) for key in ("doc_id", "path", "title", "lang", "added")):
+        raise ValueError("a document entry has a non-text field")
+    if not isinstance(data.get("chunk_ids"), list) or not isinstance(data.get("meta", {}), dict):
+        raise ValueError("a document entry has invalid chunk ids or metadata")
+    return data
+
+
+def _checked_tokens(data: object) -> list[str]:
+    if not isinstance(data, list) or not all(isinstance(token, str) for token in data):
+        raise ValueError("a tokens line is not a list of text")
+    return data
+
+
+def _checked_array(array: np.ndarray, name: str) -> np.ndarray:
+    expected = np.int32 if name == "sentences" else np.float32
+    if array.dtype != expected or array.ndim != 2 or (name == "sentences" and array.shape[1] != 3):
+        raise ValueError(f"{name}.npy has shape {array.shape} and type {array.dtype}")
+    return array
 
 
 def _resolve(index_dir: Path) -> Path | None:

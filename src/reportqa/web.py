@@ -8,16 +8,20 @@ imported only inside ``build_app``/``serve``.
 from __future__ import annotations
 
 import html
+import logging
 import shutil
 import sys
 import tempfile
 import threading
 from pathlib import Path
 
-from .documents import SUPPORTED_SUFFIXES
-from .errors import ReportQAError
-from .pipeline import ReportQA, safe_name
+from .corpus import safe_name
+from .documents import SUPPORTED_SUFFIXES, printable
+from .errors import BuildCancelled, ReportQAError
+from .pipeline import ReportQA
 from .records import Answer, Passage
+
+logger = logging.getLogger(__name__)
 
 EXAMPLES = [
     "챗GPT 학습에 사용된 전력량은?",
@@ -138,6 +142,7 @@ class WebSession:
         self.qa = qa
         self.max_upload_bytes = int((max_upload_mb or qa.settings.max_file_mb) * 1e6)
         self._upload_lock = threading.Lock()
+        self._cancel = threading.Event()
 
     def ask(self, question: str, top_k: int = 5, history: str = "") -> str:
         """HTML of the new answer followed by the earlier ones."""
@@ -145,6 +150,9 @@ class WebSession:
             block = render_answer(self.qa.ask(question, top_k=int(top_k)))
         except ReportQAError as e:
             block = f"<div class='rq-error'>{_e(e)}</div>"
+        except Exception as e:  # noqa: BLE001 (the page shows one line; the log keeps the traceback)
+            logger.exception("question failed")
+            block = f"<div class='rq-error'>the question failed: {_e(type(e).__name__)}: {_e(e)}</div>"
         return block + (history or "")
 
     def upload(self, paths: list[str] | None) -> tuple[str, str]:
@@ -159,22 +167,36 @@ class WebSession:
                 accepted.append(path)
         if accepted:
             with self._upload_lock, tempfile.TemporaryDirectory() as staging:
+                self._cancel.clear()
                 staged = []
                 for path in accepted:
                     target = Path(staging) / safe_name(path.name)
                     shutil.copyfile(path, target)
                     staged.append(target)
                 try:
-                    report = self.qa.add(staged)
+                    report = self.qa.add(staged, progress=True, cancel=self._cancel)
+                except BuildCancelled as e:
+                    messages.append(_e(e))
                 except ReportQAError as e:
                     messages.append(f"indexing failed: {_e(e)}")
+                except Exception as e:  # noqa: BLE001 (the page shows one line; the log keeps the traceback)
+                    logger.exception("upload failed")
+                    messages.append(f"indexing failed: {_e(type(e).__name__)}: {_e(e)}")
                 else:
                     messages += [f"indexed {_e(name)}" for name in report.added]
-                    messages += [f"skipped {_e(name)}: {_e(reason)}" for name, reason in report.skipped]
+                    messages += [f"skipped {_e(printable(name))}: {_e(reason)}" for name, reason in report.skipped]
+                    messages += [f"partly indexed: {_e(note)}" for _, note in report.warnings]
                     if not report.added and not report.skipped:
                         messages.append("already indexed, nothing changed")
         status = "<br>".join(messages) or "no file received"
         return f"<div class='rq-status'>{status}</div>", render_sources(self.qa)
+
+    def cancel_upload(self) -> str:
+        """Stop the upload being indexed before its next document; it is undone as a failed add is."""
+        if not self._upload_lock.locked():
+            return "<div class='rq-status'>nothing is being indexed</div>"
+        self._cancel.set()
+        return "<div class='rq-status'>cancelling: the upload stops before its next document …</div>"
 
     def _rejection(self, path: Path) -> str | None:
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -219,6 +241,7 @@ def build_app(qa: ReportQA, max_upload_mb: float | None = None):
                     file_types=list(SUPPORTED_SUFFIXES),
                     type="filepath",
                 )
+                cancel = gr.Button("Cancel indexing", size="sm", elem_id="rq-cancel")
                 status = gr.HTML(elem_id="rq-status")
         ask_inputs = [question, top_k, conversation]
         question.submit(session.ask, inputs=ask_inputs, outputs=conversation, api_name="ask", concurrency_limit=8)
@@ -228,6 +251,7 @@ def build_app(qa: ReportQA, max_upload_mb: float | None = None):
             return session.upload(files)
 
         upload.upload(on_upload, inputs=upload, outputs=[status, sources], api_name="upload", concurrency_limit=1)
+        cancel.click(session.cancel_upload, outputs=status, api_name=False, concurrency_limit=1)
     return app
 
 
