@@ -64,7 +64,8 @@ def build_index(shared: Path, index_dir: Path) -> ReportQA:
 
 def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.ndarray]]:
     """Per variant, one score vector over all chunks per question."""
-    store, features = qa.store, qa.store.features
+    version = qa.version()
+    store, features = version.store, version.store.features
     texts = [q.question for q in questions]
     rows = features.sentences[:, 0]
     queries = qa.encoder.encode_queries(texts)
@@ -92,7 +93,7 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
     }
     for i, q in enumerate(questions):
         query_tokens = tokenize(q.question)
-        lexical, coverage = bm25_with_coverage(store, query_tokens)
+        lexical, coverage = bm25_with_coverage(version.search, query_tokens)
         balanced = dense[i] + offset * (langs != detect_lang(q.question))
         out["e5 dense (chunks)"].append(chunk[i])
         out["BM25 (Kiwi)"].append(lexical)
@@ -104,8 +105,8 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         out["+ BM25 (coverage-weighted)"].append(fuse(balanced, aux[i], plain_z, qa.settings.second_weight))
         expanded_z = default_z = plain_z
         if detect_lang(q.question) == "en":
-            expanded_tokens = query_tokens + store.translator(qa.aux_encoder).expand(query_tokens)
-            expanded, expanded_coverage = bm25_with_coverage(store, expanded_tokens)
+            expanded_tokens = query_tokens + version.translator(qa.aux_encoder).expand(query_tokens)
+            expanded, expanded_coverage = bm25_with_coverage(version.search, expanded_tokens)
             expanded_z = lexical_term(expanded, expanded_coverage)
             default_z = np.where(langs != "en", expanded_z, default_z)
         out["+ English→Korean term expansion, every passage"].append(

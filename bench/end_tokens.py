@@ -1,7 +1,7 @@
 """What does giving e5's first and last token their own int8 scale cost, and what are the cheaper ways?
 
 The default graph runs each feed-forward matmul twice, on the inner tokens and on ``<s>``/``</s>``,
-whose activations are several times everyone else's (``default_model.split_end_tokens``). This
+whose activations are several times everyone else's (``model_build.split_end_tokens``). This
 takes the passages a build embeds for the report + the phi-1 PDF, measures on every other text
 how far the end tokens stand out at each of the 24 matmuls' inputs (float32 graph), and compares
 on the rest, one thread, interleaved rounds:
@@ -32,7 +32,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from static_scales import cosines, feed, passage_ids, session
 
-from reportqa import default_model as dm
+from reportqa import model_build as dm
 
 ROOT = Path(__file__).resolve().parents[1]
 

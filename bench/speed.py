@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from recipe import ENGINES, RecipeEncoder, RecipeIndex  # noqa: E402
 
 from reportqa import ReportQA  # noqa: E402
-from reportqa.default_model import ensure_default_model, ensure_onnx_model  # noqa: E402
+from reportqa.model_build import ensure_default_model, ensure_onnx_model  # noqa: E402
 
 COLD_QUESTION = "챗GPT 학습에 사용된 전력량은?"
 NAMES = {

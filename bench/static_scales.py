@@ -25,10 +25,10 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from reportqa.chunking import chunk_document
-from reportqa.default_model import ensure_default_model, ensure_onnx_model
 from reportqa.documents import load_document
-from reportqa.encoder import DefaultEncoder, _TorchRunner
-from reportqa.pipeline import passage_texts
+from reportqa.encoder import DefaultEncoder, TorchRunner
+from reportqa.model_build import ensure_default_model, ensure_onnx_model
+from reportqa.runners import passage_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,7 +120,7 @@ def main() -> None:
     graph = ensure_onnx_model() / "model.onnx"
     calibration, held_out = inputs[0::2], inputs[1::2]
     per_run, fixed = session(graph), session(with_fixed_scales(graph, input_ranges(graph, calibration)))
-    float32 = _TorchRunner(ensure_default_model())
+    float32 = TorchRunner(ensure_default_model())
     reference = np.concatenate([float32(ids, np.ones_like(ids)) for ids in held_out])
     tokens = sum(ids.shape[1] for ids in inputs)
     print(f"{len(inputs)} texts, {tokens:,} tokens; calibrated on {len(calibration)}, compared on {len(held_out)}")

@@ -60,7 +60,7 @@ def hash_encoder():
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory):
     """The converted default model, built once per test session in a temporary cache."""
-    from reportqa.default_model import ensure_default_model
+    from reportqa.model_build import ensure_default_model
 
     cache = tmp_path_factory.mktemp("model-cache")
     ensure_default_model(cache)

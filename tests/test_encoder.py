@@ -62,7 +62,7 @@ def first_packaged_size() -> int:
 
 @pytest.mark.slow
 def test_a_repeated_passage_is_embedded_once(encoder):
-    runner = encoder._runner(for_passages=True)
+    runner = encoder.runner(for_passages=True)
     calls = []
 
     class Counting:
@@ -74,11 +74,9 @@ def test_a_repeated_passage_is_embedded_once(encoder):
 
     texts = ["반도체 수출 통제가 강화되었다.", "export  controls on chips", "반도체 수출 통제가 강화되었다.", "셋째"]
     alone = encoder.encode_passages(texts[:2])
-    encoder._runner = lambda for_passages: Counting()
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(encoder, "runner", lambda for_passages: Counting())
         vectors = encoder.encode_passages(texts)
-    finally:
-        del encoder._runner
     assert sum(calls) == 3
     assert np.array_equal(vectors[0], vectors[2]) and np.allclose(vectors[:2], alone, atol=1e-6)
 

@@ -6,9 +6,12 @@ import pytest
 
 from conftest import HashEncoder
 from reportqa import ReportQA, Settings
+from reportqa.answerer import clean_question
 from reportqa.chunking import RULES_VERSION
+from reportqa.corpus import safe_name
 from reportqa.errors import IndexLockedError, QuestionError, ReportQAError
-from reportqa.pipeline import clean_question, passage_texts, safe_name
+from reportqa.indexer import Indexer
+from reportqa.runners import passage_texts
 
 # the hash encoder's scores are not calibrated for abstention; these tests are about indexing
 SETTINGS = Settings(second_encoder="none", abstain_below=-1e9)
@@ -43,7 +46,7 @@ def test_a_document_read_late_is_still_indexed_in_corpus_order(tmp_path, small_c
     expected = qa.build()
     rows = [(c.doc_id, c.chunk_id, c.text) for c in qa.store.chunks]
     embedded: list[str] = []
-    read, encode = ReportQA._read_document, hash_encoder.encode_passages
+    read, encode = Indexer.read_document, hash_encoder.encode_passages
 
     def slow_first_read(self, name, *rest):
         if name == "alpha.txt":
@@ -54,7 +57,7 @@ def test_a_document_read_late_is_still_indexed_in_corpus_order(tmp_path, small_c
         embedded.extend(texts)
         return encode(texts, *args, **kwargs)
 
-    monkeypatch.setattr(ReportQA, "_read_document", slow_first_read)
+    monkeypatch.setattr(Indexer, "read_document", slow_first_read)
     monkeypatch.setattr(hash_encoder, "encode_passages", recording_encode)
     qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
     report = qa.build(force=True)

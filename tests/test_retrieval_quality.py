@@ -71,7 +71,7 @@ def test_evaluation_matches_the_shared_scorer(dev_rows, tmp_path, report_qa):
 def test_chunks_fit_the_encoder_window(report_qa, model_cache):
     from tokenizers import Tokenizer
 
-    from reportqa.default_model import ensure_default_model
+    from reportqa.model_build import ensure_default_model
 
     tokenizer = Tokenizer.from_file(str(ensure_default_model(model_cache) / "tokenizer.json"))
     for chunk in report_qa.store.chunks:

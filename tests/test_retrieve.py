@@ -96,7 +96,7 @@ def test_the_korean_term_expansion_reaches_korean_passages_only(small_corpus, tm
     qa.build()
     store = qa.store
     question = "What was the budget of the alpha project, and how many GPUs does the cluster have?"
-    assert store.translator(qa.aux_encoder).expand(["budget", "project"])  # the expansion has Korean terms
+    assert qa.version().translator(qa.aux_encoder).expand(["budget", "project"])  # the expansion has Korean terms
 
     def scores(retriever):
         (result,) = retriever.retrieve_many([question], top_k=len(store.chunks))
@@ -127,10 +127,10 @@ def test_prepared_queries_are_the_questions_own_vectors_and_terms(small_corpus, 
     assert [q.language for q in prepared] == ["en", "ko", "en"]
     assert prepared[0].expansion and not prepared[1].expansion  # Korean terms for English words only
 
-    translator = qa.store.translator(qa.aux_encoder)
+    translator = retriever.version.translator(qa.aux_encoder)
     assert not translator.unknown(["budget", "gpu", "베타"])  # the words were learned from that one call
-    qa.store._translator = None  # a fresh vocabulary: each question's words embedded on their own
-    assert retriever.lexical_queries(questions) == prepared
+    fresh = Retriever(qa.store, qa.encoder, qa.aux_encoder, qa.settings)  # each question's words embedded alone
+    assert fresh.lexical_queries(questions) == prepared
 
     korean = ["베타 모델의 정확도는?", "알파 프로젝트의 예산은?"]  # no English words: USE before Kiwi
     vectors, prepared = retriever.prepare_queries(korean)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from reportqa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from reportqa.records import Chunk
-from reportqa.store import DocumentEntry, Features, IndexStore, file_checksums, read_manifest, verify
+from reportqa.records import Chunk, DocumentEntry
+from reportqa.store import Features, IndexStore, SearchIndex, file_checksums, read_manifest, verify
 
 
 def _unit(rng, rows, dim):
@@ -48,7 +48,7 @@ def test_save_load_round_trip(tmp_path):
     assert np.array_equal(loaded.features.sentences, store.features.sentences)
     assert np.allclose(loaded.features.aux_sentence_vectors, store.features.aux_sentence_vectors)
     assert [(a, b) for a, b, _ in loaded.sentences_of(2)] == [(0, 4), (5, 6)]
-    scores, rows = loaded.search(vectors[1:2], 1)
+    scores, rows = SearchIndex(loaded).search(vectors[1:2], 1)
     assert rows[0][0] == 1 and scores[0][0] == pytest.approx(1.0, abs=1e-5)
     manifest = read_manifest(tmp_path)
     assert manifest["model"] == "m" and manifest["dim"] == 8 and manifest["documents"]["d1"]["chunks"] == 3
@@ -69,11 +69,11 @@ def test_remove_document_drops_its_rows(tmp_path):
     store.add_document(other.documents["d2"], other.chunks, other.features)
     store.remove_document("d1")
     assert [c.doc_id for c in store.chunks] == ["d2", "d2"]
-    assert store.vectors.shape == (2, 8) and store.faiss_index().ntotal == 2
+    assert store.vectors.shape == (2, 8) and SearchIndex(store).faiss_index().ntotal == 2
     # sentence rows are renumbered to the surviving chunks and keep their own vectors
     assert store.features.sentences[:, 0].tolist() == [0, 0, 1, 1]
     assert np.allclose(store.features.sentence_vectors, other.features.sentence_vectors)
-    assert store.lexical().size == 2
+    assert SearchIndex(store).lexical().size == 2
 
 
 def test_adding_documents_lets_their_own_arrays_go():

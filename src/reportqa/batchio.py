@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .answerer import clean_question
 from .errors import BatchInputError, QuestionError
 
 if TYPE_CHECKING:
@@ -258,8 +259,6 @@ def run_batch(
 
     With ``resume``, ids already in ``out`` are not asked again and new answers are appended.
     """
-    from .pipeline import clean_question
-
     source, out = Path(source), Path(out)
     if _same_file(source, out) or _same_file(source, partial_path(out)):
         raise BatchInputError(f"{out}: the output would overwrite the input; choose another --out")

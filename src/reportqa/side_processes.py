@@ -43,7 +43,7 @@ SideFeatures = tuple[list[list[str]], np.ndarray, np.ndarray]
 
 TOKENS_ONLY = "none"  # the second encoder a Kiwi-only worker loads: none
 
-MAX_PROCESSES = 16  # each holds Kiwi's and USE's models (about 0.5 GB); past this the GPU is the bound
+MAX_PROCESSES = 16  # each holds Kiwi's and USE's models; past this the GPU is the bound
 _WORKER = "import sys; from reportqa.side_processes import serve; serve(sys.argv[1], sys.argv[2] or None)"
 _ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
@@ -65,7 +65,7 @@ class SidePool:
     """Up to ``processes`` worker processes; ``submit`` hands a document's texts to the next free one.
 
     A worker starts with each document submitted until there are ``processes`` of them, so adding
-    one file starts one worker, not one per core (each loads the models: about a second and 0.5 GB).
+    one file starts one worker, not one per core (each loads the models).
     """
 
     def __init__(self, processes: int, aux_name: str, cache_dir: str | None):

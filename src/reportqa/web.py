@@ -20,6 +20,7 @@ from .documents import SUPPORTED_SUFFIXES, printable
 from .errors import BuildCancelled, ReportQAError
 from .pipeline import ReportQA
 from .records import Answer, Passage
+from .render import citation_html
 
 logger = logging.getLogger(__name__)
 
@@ -60,24 +61,9 @@ def _highlight(text: str, quotes: list[str]) -> str:
     return "".join(out)
 
 
-def render_citation(citation) -> str:
-    """What a passage's footnote cites; when the work is in the corpus, its support passage folded."""
-    head = f"cites [{_e(citation.marker)}] {_e(citation.reference.label)}"
-    if citation.doc is None:
-        return f"<div class='rq-cites'>{head} — not in the corpus</div>"
-    if citation.support is None:
-        return f"<div class='rq-cites'>{head} — in the corpus ({_e(citation.doc)}); no supporting passage found</div>"
-    page = f", p. {citation.support.page}" if citation.support.page is not None else ""
-    agreement = f" · numbers {_e(citation.agreement)}" if citation.agreement else ""
-    return (
-        f"<details class='rq-cites'><summary>{head} — in the corpus: {_e(citation.doc_title)}{page}{agreement}"
-        f"</summary><div class='rq-text'>{_e(citation.support.text)}</div></details>"
-    )
-
-
 def render_passage(passage: Passage, quotes: list[str]) -> str:
     page = f" · p. {passage.chunk.page}" if passage.chunk.page is not None else ""
-    cites = "".join(render_citation(c) for c in passage.cites)
+    cites = "".join(citation_html(c) for c in passage.cites)
     return (
         f"<div class='rq-card' id='rq-p{passage.rank}'>"
         f"<div class='rq-cite'><b>[{passage.rank}]</b> {_e(passage.title)} · {_e(passage.chunk.section or '—')}"

@@ -1,13 +1,14 @@
-"""The on-disk index: FAISS vectors + chunk store + document table + manifest.
+"""The index on disk: a manifest, FAISS vectors, JSON lines of chunks and tokens and ``.npy`` arrays per
+version directory, switched in atomically through a ``current`` symlink, one writer at a time.
 
 Each save writes a complete new version directory and then atomically repoints the ``current``
 symlink at it, so a reader (or a crash) only ever sees a whole index. Vectors are normalised, so
-inner product is cosine similarity.
+inner product is cosine similarity. The manifest records each file's size and sha256: sizes are
+checked on every open, checksums by ``verify``.
 """
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import os
@@ -15,287 +16,23 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
-from .records import Chunk
+from ..errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
+from ..records import Chunk, DocumentEntry
+from .data import ARRAYS, Features, IndexData
+from .search import ANN_LISTS, ANN_PROBES, SearchIndex
 
 FORMAT_VERSION = 5
 CURRENT = "current"
 
 
 @dataclass
-class DocumentEntry:
-    """What the index knows about one document."""
-
-    doc_id: str
-    path: str
-    title: str
-    lang: str
-    pages: int
-    paged: bool
-    chunk_ids: list[str]
-    added: str
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def short_title(self) -> str:
-        return self.meta.get("short") or self.title
-
-
-@dataclass
-class Features:
-    """Everything indexed for a run of chunks, row-aligned with them.
-
-    ``sentences`` holds (chunk row, start, end) spans into each chunk's text; the sentence arrays
-    are aligned with it. ``aux_*`` are the second encoder's vectors (empty when it is off).
-    """
-
-    vectors: np.ndarray
-    tokens: list[list[str]]
-    sentences: np.ndarray
-    sentence_vectors: np.ndarray
-    aux_vectors: np.ndarray
-    aux_sentence_vectors: np.ndarray
-
-    @classmethod
-    def empty(cls, dim: int, aux_dim: int) -> Features:
-        return cls(
-            np.zeros((0, dim), np.float32),
-            [],
-            np.zeros((0, 3), np.int32),
-            np.zeros((0, dim), np.float32),
-            np.zeros((0, aux_dim), np.float32),
-            np.zeros((0, aux_dim), np.float32),
-        )
-
-    def select(self, keep: np.ndarray) -> Features:
-        """The rows where ``keep`` is true, sentence rows renumbered to match."""
-        new_row = np.cumsum(keep) - 1
-        sentence_keep = keep[self.sentences[:, 0]] if len(self.sentences) else np.zeros(0, bool)
-        sentences = self.sentences[sentence_keep].copy()
-        sentences[:, 0] = new_row[sentences[:, 0]]
-        return Features(
-            self.vectors[keep],
-            [t for t, k in zip(self.tokens, keep) if k],
-            sentences,
-            self.sentence_vectors[sentence_keep],
-            self.aux_vectors[keep],
-            self.aux_sentence_vectors[sentence_keep],
-        )
-
-    def extend(self, *others: Features) -> Features:
-        """These features followed by ``others``', each array concatenated once."""
-        return Features.join([self, *others])
-
-    @classmethod
-    def join(cls, parts: list[Features]) -> Features:
-        """``parts`` one after another. ``parts`` is emptied and the arrays are joined one kind at a
-        time, so where nothing else holds them each kind's pieces are let go as soon as it is joined:
-        at 100k chunks the pieces and the joined arrays are a gigabyte each."""
-        offsets = np.cumsum([0, *(len(p.vectors) for p in parts[:-1])])
-        sentences = [p.sentences + np.array([offset, 0, 0], np.int32) for p, offset in zip(parts, offsets)]
-        tokens = [tokens for p in parts for tokens in p.tokens]
-        pieces = {name: [getattr(p, name) for p in parts] for name in _VECTORS}
-        parts.clear()
-        joined = {}
-        for name in _VECTORS:
-            joined[name] = np.vstack(pieces.pop(name))
-            return_free_memory()
-        return Features(tokens=tokens, sentences=np.vstack(sentences).astype(np.int32), **joined)
-
-
-def return_free_memory() -> None:
-    """Hand freed heap pages back to the system (glibc only). A document's arrays are small enough
-    to live in the heap, so without this their freed pages stay in the process and the joined
-    arrays, mapped afresh, come on top of them."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-_VECTORS = ("vectors", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")
-_ARRAYS = ("sentences", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")
-ANN_LISTS = _VECTORS  # each vector list gets its approximate index
-ANN_PROBES = 32
-
-
-def build_ivf(vectors: np.ndarray):
-    """IVF over inner product with 8-bit scalar quantisation: about 4·√n lists, trained on a sample."""
-    import faiss
-
-    n, dim = vectors.shape
-    lists = int(min(4096, max(8, 4 * np.sqrt(n))))
-    index = faiss.IndexIVFScalarQuantizer(
-        faiss.IndexFlatIP(dim), dim, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-    )
-    sample = np.random.default_rng(0).choice(n, size=min(n, 40 * lists), replace=False)
-    index.train(np.ascontiguousarray(vectors[np.sort(sample)], dtype=np.float32))
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    index.nprobe = ANN_PROBES
-    return index
-
-
-@dataclass
-class IndexStore:
-    """Chunks, their features (row i ↔ chunk i) and the documents they came from."""
-
-    model: str
-    dim: int
-    chunker: dict
-    aux_model: str = ""
-    aux_dim: int = 0
-    chunking_rules: int = 1  # chunking.RULES_VERSION when the chunks were made
-    chunks: list[Chunk] = field(default_factory=list)
-    features: Features | None = None
-    documents: dict[str, DocumentEntry] = field(default_factory=dict)
-    extras: dict = field(default_factory=dict)
-    _faiss: object = field(default=None, repr=False)
-    _lexical: object = field(default=None, repr=False)
-    _translator: object = field(default=None, repr=False)
-    _citations: object = field(default=None, repr=False)
-    _languages: np.ndarray | None = field(default=None, repr=False)
-    _spans: np.ndarray | None = field(default=None, repr=False)
-    _ann: dict = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.features is None:
-            self.features = Features.empty(self.dim, self.aux_dim)
-
-    @property
-    def vectors(self) -> np.ndarray:
-        return self.features.vectors
-
-    # --- editing -------------------------------------------------------------------------
-    def add_document(self, entry: DocumentEntry, chunks: list[Chunk], features: Features) -> None:
-        self.add_documents([(entry, chunks, features)])
-
-    def add_documents(self, added: list[tuple[DocumentEntry, list[Chunk], Features]]) -> None:
-        """Append documents (replacing any of the same id); the arrays grow once for all of them,
-        where growing them per document would copy the whole index once per document.
-
-        ``added`` is emptied: a document's arrays are let go once they are joined to the index's.
-        """
-        if len({entry.doc_id for entry, _, _ in added}) != len(added):
-            raise ValueError("a document added twice")
-        for _, chunks, features in added:
-            if len(chunks) != len(features.vectors) or len(chunks) != len(features.tokens):
-                raise ValueError("one vector and one token list per chunk")
-        self.remove_documents([entry.doc_id for entry, _, _ in added])
-        for entry, chunks, _ in added:
-            entry.chunk_ids = [c.chunk_id for c in chunks]
-            self.documents[entry.doc_id] = entry
-            self.chunks.extend(chunks)
-        parts = [self.features, *(features for _, _, features in added)]
-        added.clear()
-        self.features = Features.join(parts)
-        self._forget_derived()
-
-    def remove_document(self, doc_id: str) -> None:
-        self.remove_documents([doc_id])
-
-    def remove_documents(self, doc_ids: list[str]) -> None:
-        """Drop documents (unknown ids are ignored); the arrays shrink once for all of them."""
-        gone = {doc_id for doc_id in doc_ids if doc_id in self.documents}
-        if not gone:
-            return
-        keep = np.array([c.doc_id not in gone for c in self.chunks], dtype=bool)
-        self.chunks = [c for c, k in zip(self.chunks, keep) if k]
-        self.features = self.features.select(keep)
-        for doc_id in gone:
-            del self.documents[doc_id]
-            self.extras.get("citations", {}).pop(doc_id, None)
-        self._forget_derived()
-
-    def _forget_derived(self) -> None:
-        """Drop what is built from the chunks on first use; it is rebuilt for the new rows."""
-        self._faiss = self._lexical = self._translator = self._citations = self._languages = self._spans = None
-        self._ann = {}
-
-    def sentences_of(self, row: int) -> list[tuple[int, int, np.ndarray]]:
-        """(start, end, e5 vector) of each indexed sentence of chunk ``row``."""
-        rows = self.features.sentences[:, 0]
-        lo, hi = np.searchsorted(rows, row, "left"), np.searchsorted(rows, row, "right")
-        return [
-            (int(a), int(b), self.features.sentence_vectors[i])
-            for i, (_, a, b) in zip(range(lo, hi), self.features.sentences[lo:hi])
-        ]
-
-    def chunk_languages(self) -> np.ndarray:
-        """The language code of every chunk, by row (kept for per-question language offsets)."""
-        if self._languages is None:
-            self._languages = np.array([c.lang for c in self.chunks])
-        return self._languages
-
-    def sentence_spans(self) -> np.ndarray:
-        """``spans[r]:spans[r + 1]`` are the sentence indices of chunk row ``r`` (rows are sorted)."""
-        if self._spans is None:
-            self._spans = np.searchsorted(self.features.sentences[:, 0], np.arange(len(self.chunks) + 1))
-        return self._spans
-
-    def ann_index(self, name: str):
-        """An approximate index over ``features.<name>`` for candidate search in large indexes (built on first use).
-
-        IVF with 8-bit scalar-quantised vectors: it holds a quarter of the float vectors' memory and
-        scans ``nprobe`` of its lists; candidates are rescored exactly from the float vectors.
-        """
-        if name not in self._ann:
-            self._ann[name] = build_ivf(getattr(self.features, name))
-        return self._ann[name]
-
-    def candidate_rows(self, chunk_list: str, sentence_list: str, queries: np.ndarray, k: int) -> list[np.ndarray]:
-        """Per query, the chunk rows among the ``k`` nearest chunks and the ``2k`` nearest sentences."""
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        _, chunk_hits = self.ann_index(chunk_list).search(queries, k)
-        _, sentence_hits = self.ann_index(sentence_list).search(queries, 2 * k)
-        sentence_rows = self.features.sentences[:, 0]
-        return [
-            np.unique(np.concatenate([c[c >= 0], sentence_rows[s[s >= 0]]])) for c, s in zip(chunk_hits, sentence_hits)
-        ]
-
-    def translator(self, encoder):
-        """English → Korean term expansion over this index's vocabulary (built on first use)."""
-        if self._translator is None:
-            from .lexical import TermTranslator
-
-            self._translator = TermTranslator([t for tokens in self.features.tokens for t in tokens], encoder)
-        return self._translator
-
-    def citation_index(self):
-        """Footnotes resolved against the documents of this index (built on first use)."""
-        if self._citations is None:
-            from .citations import CitationIndex
-
-            self._citations = CitationIndex(self)
-        return self._citations
-
-    def lexical(self):
-        """The BM25 index over the chunks' tokens (built on first use)."""
-        if self._lexical is None:
-            from .lexical import LexicalIndex
-
-            self._lexical = LexicalIndex(self.features.tokens)
-        return self._lexical
-
-    # --- searching -----------------------------------------------------------------------
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` chunk rows per query: (scores, rows), rows −1 where fewer exist."""
-        k = max(1, min(k, len(self.chunks)))
-        return self.faiss_index().search(np.ascontiguousarray(queries, dtype=np.float32), k)
-
-    def faiss_index(self):
-        if self._faiss is None:
-            import faiss
-
-            index = faiss.IndexFlatIP(self.dim)
-            if len(self.vectors):
-                index.add(self.vectors)
-            self._faiss = index
-        return self._faiss
+class IndexStore(IndexData):
+    """An index's content with its on-disk form: ``save`` a new version, ``load`` the current one."""
 
     def manifest(self) -> dict:
         return {
@@ -314,7 +51,6 @@ class IndexStore:
             "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
-    # --- persistence ---------------------------------------------------------------------
     def save(self, index_dir: Path, ann_above: int | None = None) -> Path:
         """Write a new version next to the current one and swap it in atomically.
 
@@ -323,11 +59,13 @@ class IndexStore:
         """
         import faiss
 
+        search = SearchIndex(self)
         index_dir = Path(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         version = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
         _remove_leftovers(index_dir, keep={version.name})
-        faiss.write_index(self.faiss_index(), str(version / "vectors.faiss"))
+        self.flat = search.faiss_index()  # kept, with the IVF indexes below, for the searches that follow
+        faiss.write_index(self.flat, str(version / "vectors.faiss"))
         with open(version / "vectors.faiss", "rb+") as f:
             os.fsync(f.fileno())
         _write(version / "chunks.jsonl", (json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in self.chunks))
@@ -337,7 +75,7 @@ class IndexStore:
         )
         _write(version / "extras.json", json.dumps(self.extras, ensure_ascii=False))
         _write(version / "tokens.jsonl", (json.dumps(t, ensure_ascii=False) + "\n" for t in self.features.tokens))
-        for name in _ARRAYS:
+        for name in ARRAYS:
             with open(version / f"{name}.npy", "wb") as f:
                 np.save(f, getattr(self.features, name))
                 f.flush()
@@ -345,7 +83,8 @@ class IndexStore:
         if ann_above is not None and len(self.chunks) > ann_above:
             for name in ANN_LISTS:
                 if getattr(self.features, name).shape[1]:
-                    faiss.write_index(self.ann_index(name), str(version / f"ann-{name}.faiss"))
+                    self.ann[name] = search.ann_index(name)
+                    faiss.write_index(self.ann[name], str(version / f"ann-{name}.faiss"))
         manifest = {**self.manifest(), "files": file_checksums(version)}
         _write(version / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
         _fsync_dir(version)
@@ -410,7 +149,7 @@ class IndexStore:
                 for line in (version / "tokens.jsonl").read_text(encoding="utf-8").splitlines()
                 if line
             ]
-            arrays = {name: _checked_array(np.load(version / f"{name}.npy"), name) for name in _ARRAYS}
+            arrays = {name: _checked_array(np.load(version / f"{name}.npy"), name) for name in ARRAYS}
             index = faiss.read_index(str(version / "vectors.faiss"))
             ann = {
                 name: faiss.read_index(str(path))
@@ -450,10 +189,10 @@ class IndexStore:
             documents=documents,
             extras=extras,
         )
-        store._faiss = index
+        store.flat = index
         for name, ann_index in ann.items():
             faiss.extract_index_ivf(ann_index).nprobe = ANN_PROBES
-            store._ann[name] = ann_index
+            store.ann[name] = ann_index
         return store
 
 

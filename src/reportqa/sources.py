@@ -1,4 +1,4 @@
-"""Download the report's openly available cited works into the corpus.
+"""The works the documents cite: where each is in the corpus, and downloading the openly available ones.
 
 Only what the report itself identifies: arXiv ids (fetched from ``{base}/pdf/{id}``; the base is
 configurable so tests and mirrors can stand in for arxiv.org) and direct http(s) links. Each
@@ -11,16 +11,20 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .citations import Reference
+from .config import Settings
 from .corpus import safe_name
+from .records import BuildReport, Reference
+from .retrieve import IndexVersion
 
 DEFAULT_ARXIV_BASE = "https://arxiv.org"
 TIMEOUT_S = 15  # for each read: a server that says nothing for this long is given up on
@@ -33,6 +37,48 @@ class Fetched:
     url: str
     path: Path | None
     error: str | None = None
+
+
+def cited_works(version: IndexVersion) -> list[tuple[str, Reference, str | None]]:
+    """Every footnote and reference-list entry of the indexed documents: (citing document path,
+    reference, path of the corpus document it resolves to or None)."""
+    store, citations = version.store, version.citations()
+    out = []
+    for entry in sorted(store.documents.values(), key=lambda d: d.path):
+        for reference, target in citations.references(entry.doc_id):
+            out.append((entry.path, reference, store.documents[target].path if target else None))
+    return out
+
+
+def fetch_cited(
+    works: list[tuple[str, Reference, str | None]],
+    settings: Settings,
+    build: Callable[[], BuildReport],
+    only: list[str] | None = None,
+    arxiv_base: str | None = None,
+) -> tuple[list[Fetched], BuildReport | None]:
+    """Download the cited ``works`` not in the corpus that can be fetched, then ``build``; a download the
+    build could not index leaves the corpus again, as with ``add``."""
+    base = arxiv_base or os.environ.get("REPORTQA_ARXIV_BASE") or DEFAULT_ARXIV_BASE
+    wanted, seen_urls = [], set()
+    for _, reference, target in works:
+        url = source_url(reference, base)
+        if target is None and url and url not in seen_urls and (not only or reference.marker in only):
+            seen_urls.add(url)
+            wanted.append(reference)
+    corpus, max_bytes = Path(settings.corpus_dir), int(settings.max_file_mb * 1e6)
+    results = [fetch(r, corpus, max_bytes, base, deadline=settings.fetch_deadline_s) for r in wanted]
+    report = build() if any(r.path for r in results) else None
+    if report is not None:
+        skipped, dropped = dict(report.skipped), set()
+        for number, result in enumerate(results):
+            if result.path is not None and result.path.name in skipped:
+                dropped.add(result.path.name)
+                result.path.unlink(missing_ok=True)
+                result.path.with_name(result.path.name + ".meta.json").unlink(missing_ok=True)
+                results[number] = replace(result, path=None, error=f"{skipped[result.path.name]}; not kept")
+        report.skipped = [(name, reason) for name, reason in report.skipped if name not in dropped]
+    return results, report
 
 
 def source_url(reference: Reference, arxiv_base: str = DEFAULT_ARXIV_BASE) -> str | None:

@@ -1,0 +1,59 @@
+"""How a passage's citation reads, on a terminal and in the web page: one decision, two formats.
+
+``citation_state`` is the one place that tells a citation's cases apart; ``citation_text`` and
+``citation_html`` only lay them out. All HTML is built from escaped text.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Literal
+
+from .citations import support_snippet
+from .records import Citation
+
+State = Literal["not in corpus", "no support", "supported"]
+
+
+def citation_state(citation: Citation) -> State:
+    """Whether the cited work is in the corpus, and if so whether a passage of it supports the claim."""
+    if citation.doc is None:
+        return "not in corpus"
+    if citation.support is None:
+        return "no support"
+    return "supported"
+
+
+def _page(citation: Citation) -> str:
+    return f", p. {citation.support.page}" if citation.support and citation.support.page is not None else ""
+
+
+def citation_text(citation: Citation) -> str:
+    """One line for terminals: "cites [12] Gunasekar et al. 2023 → in corpus, p. 1: …50.6% on HumanEval…"."""
+    head = f"cites [{citation.marker}] {citation.reference.label}"
+    state = citation_state(citation)
+    if state == "not in corpus":
+        return f"{head} (not in the corpus)"
+    if state == "no support":
+        return f"{head} → in corpus ({citation.doc}); no supporting passage found"
+    agreement = f" [numbers {citation.agreement}]" if citation.agreement else ""
+    return f"{head} → in corpus{_page(citation)}: {support_snippet(citation)}{agreement}"
+
+
+def citation_html(citation: Citation) -> str:
+    """The same as escaped HTML; the support passage folded under its summary."""
+    head = f"cites [{_e(citation.marker)}] {_e(citation.reference.label)}"
+    state = citation_state(citation)
+    if state == "not in corpus":
+        return f"<div class='rq-cites'>{head} — not in the corpus</div>"
+    if state == "no support":
+        return f"<div class='rq-cites'>{head} — in the corpus ({_e(citation.doc)}); no supporting passage found</div>"
+    agreement = f" · numbers {_e(citation.agreement)}" if citation.agreement else ""
+    return (
+        f"<details class='rq-cites'><summary>{head} — in the corpus: {_e(citation.doc_title)}{_page(citation)}"
+        f"{agreement}</summary><div class='rq-text'>{_e(citation.support.text)}</div></details>"
+    )
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)

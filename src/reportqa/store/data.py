@@ -1,0 +1,158 @@
+"""An index's content in memory: chunks, their features (row i ↔ chunk i) and the documents they came
+from, with the edits a build makes. What searching builds from it lives in ``search``; how it is
+written to disk, in ``format``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..machine import return_free_memory
+from ..records import Chunk, DocumentEntry
+
+VECTORS = ("vectors", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")
+ARRAYS = ("sentences", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")  # saved as .npy files
+
+
+@dataclass
+class Features:
+    """Everything indexed for a run of chunks, row-aligned with them.
+
+    ``sentences`` holds (chunk row, start, end) spans into each chunk's text; the sentence arrays
+    are aligned with it. ``aux_*`` are the second encoder's vectors (empty when it is off).
+    """
+
+    vectors: np.ndarray
+    tokens: list[list[str]]
+    sentences: np.ndarray
+    sentence_vectors: np.ndarray
+    aux_vectors: np.ndarray
+    aux_sentence_vectors: np.ndarray
+
+    @classmethod
+    def empty(cls, dim: int, aux_dim: int) -> Features:
+        return cls(
+            np.zeros((0, dim), np.float32),
+            [],
+            np.zeros((0, 3), np.int32),
+            np.zeros((0, dim), np.float32),
+            np.zeros((0, aux_dim), np.float32),
+            np.zeros((0, aux_dim), np.float32),
+        )
+
+    def select(self, keep: np.ndarray) -> Features:
+        """The rows where ``keep`` is true, sentence rows renumbered to match."""
+        new_row = np.cumsum(keep) - 1
+        sentence_keep = keep[self.sentences[:, 0]] if len(self.sentences) else np.zeros(0, bool)
+        sentences = self.sentences[sentence_keep].copy()
+        sentences[:, 0] = new_row[sentences[:, 0]]
+        return Features(
+            self.vectors[keep],
+            [t for t, k in zip(self.tokens, keep) if k],
+            sentences,
+            self.sentence_vectors[sentence_keep],
+            self.aux_vectors[keep],
+            self.aux_sentence_vectors[sentence_keep],
+        )
+
+    def extend(self, *others: Features) -> Features:
+        """These features followed by ``others``', each array concatenated once."""
+        return Features.join([self, *others])
+
+    @classmethod
+    def join(cls, parts: list[Features]) -> Features:
+        """``parts`` one after another. ``parts`` is emptied and the arrays are joined one kind at a
+        time, so where nothing else holds them each kind's pieces are let go as soon as it is joined:
+        at 100k chunks the pieces and the joined arrays are a gigabyte each."""
+        offsets = np.cumsum([0, *(len(p.vectors) for p in parts[:-1])])
+        sentences = [p.sentences + np.array([offset, 0, 0], np.int32) for p, offset in zip(parts, offsets)]
+        tokens = [tokens for p in parts for tokens in p.tokens]
+        pieces = {name: [getattr(p, name) for p in parts] for name in VECTORS}
+        parts.clear()
+        joined = {}
+        for name in VECTORS:
+            joined[name] = np.vstack(pieces.pop(name))
+            return_free_memory()
+        return Features(tokens=tokens, sentences=np.vstack(sentences).astype(np.int32), **joined)
+
+
+@dataclass
+class IndexData:
+    """Chunks, their features (row i ↔ chunk i) and the documents they came from.
+
+    ``flat`` and ``ann`` hold the FAISS indexes read from disk with the arrays (``search`` uses them
+    rather than building its own); an edit drops them, as they no longer match the rows.
+    """
+
+    model: str
+    dim: int
+    chunker: dict
+    aux_model: str = ""
+    aux_dim: int = 0
+    chunking_rules: int = 1  # chunking.RULES_VERSION when the chunks were made
+    chunks: list[Chunk] = field(default_factory=list)
+    features: Features | None = None
+    documents: dict[str, DocumentEntry] = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
+    flat: object = field(default=None, repr=False)
+    ann: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.features is None:
+            self.features = Features.empty(self.dim, self.aux_dim)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self.features.vectors
+
+    # --- editing -------------------------------------------------------------------------
+    def add_document(self, entry: DocumentEntry, chunks: list[Chunk], features: Features) -> None:
+        self.add_documents([(entry, chunks, features)])
+
+    def add_documents(self, added: list[tuple[DocumentEntry, list[Chunk], Features]]) -> None:
+        """Append documents (replacing any of the same id); the arrays grow once for all of them,
+        where growing them per document would copy the whole index once per document.
+
+        ``added`` is emptied: a document's arrays are let go once they are joined to the index's.
+        """
+        if len({entry.doc_id for entry, _, _ in added}) != len(added):
+            raise ValueError("a document added twice")
+        for _, chunks, features in added:
+            if len(chunks) != len(features.vectors) or len(chunks) != len(features.tokens):
+                raise ValueError("one vector and one token list per chunk")
+        self.remove_documents([entry.doc_id for entry, _, _ in added])
+        for entry, chunks, _ in added:
+            entry.chunk_ids = [c.chunk_id for c in chunks]
+            self.documents[entry.doc_id] = entry
+            self.chunks.extend(chunks)
+        parts = [self.features, *(features for _, _, features in added)]
+        added.clear()
+        self.features = Features.join(parts)
+        self.flat, self.ann = None, {}
+
+    def remove_document(self, doc_id: str) -> None:
+        self.remove_documents([doc_id])
+
+    def remove_documents(self, doc_ids: list[str]) -> None:
+        """Drop documents (unknown ids are ignored); the arrays shrink once for all of them."""
+        gone = {doc_id for doc_id in doc_ids if doc_id in self.documents}
+        if not gone:
+            return
+        keep = np.array([c.doc_id not in gone for c in self.chunks], dtype=bool)
+        self.chunks = [c for c, k in zip(self.chunks, keep) if k]
+        self.features = self.features.select(keep)
+        for doc_id in gone:
+            del self.documents[doc_id]
+            self.extras.get("citations", {}).pop(doc_id, None)
+        self.flat, self.ann = None, {}
+
+    def sentences_of(self, row: int) -> list[tuple[int, int, np.ndarray]]:
+        """(start, end, e5 vector) of each indexed sentence of chunk ``row``."""
+        rows = self.features.sentences[:, 0]
+        lo, hi = np.searchsorted(rows, row, "left"), np.searchsorted(rows, row, "right")
+        return [
+            (int(a), int(b), self.features.sentence_vectors[i])
+            for i, (_, a, b) in zip(range(lo, hi), self.features.sentences[lo:hi])
+        ]
