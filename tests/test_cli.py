@@ -206,3 +206,4 @@ def test_hostile_corpus_and_batch_end_in_exit_3_with_one_line_per_bad_item(tmp_p
     assert main(["ask", "3 nm chips?", *dirs]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: index manifest") and "build --force" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "corpus", "index", "q.jsonl"]  # nothing else written

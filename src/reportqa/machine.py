@@ -30,7 +30,7 @@ def one_blas_thread():
     """A context in which numpy's matrix products run on one BLAS thread.
 
     A question's products are small, and BLAS threads left spinning after one take the cores that
-    e5 and USE need next (bench/README.md, "Questions"). threadpoolctl lets one thread at a time set
+    e5 and USE need next (bench/README.md, "Where the time goes"). threadpoolctl lets one thread at a time set
     the limit and hands that right on when its block ends, so the block must begin and end in the
     same thread.
     """

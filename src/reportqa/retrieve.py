@@ -265,7 +265,7 @@ class Retriever:
 
         Where no question is English, the second encoder goes first: its call lets go of the GIL
         at once, while Kiwi's tokenising holds it and would delay the start of e5's call beside it
-        (bench/README.md, "Questions"). An English question needs Kiwi's tokens first, to name its words.
+        (bench/README.md, "Where the time goes"). An English question needs Kiwi's tokens first, to name its words.
         """
         languages = [detect_lang(q) for q in questions]
         aux_first = self.aux_encoder is not None and "en" not in languages

@@ -5,7 +5,7 @@ and sentences, the second encoder's vectors, BM25 tokens). ``SerialRunner`` does
 the other on this thread: the readable reference, and what tests compare with. ``OverlappedRunner``
 gives the same bytes faster: e5 loads while the first file is read, the next file is read and
 chunked while the current one is embedded, and USE and Kiwi run beside e5 (Kiwi in a worker
-process, and USE too when e5 runs on a GPU; see ``side_processes`` and bench/README.md, "Build").
+process, and USE too when e5 runs on a GPU; see ``side_processes`` and bench/README.md, "Where the time goes").
 """
 
 from __future__ import annotations

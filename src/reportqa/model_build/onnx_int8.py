@@ -9,7 +9,6 @@ import contextlib
 import gc
 import json
 import logging
-import os
 import shutil
 import tempfile
 import warnings
@@ -20,7 +19,7 @@ import numpy as np
 
 from ..config import default_cache_dir
 from ..machine import return_free_memory
-from .st_folder import CONVERSION_VERSION, ensure_default_model
+from .st_folder import CONVERSION_VERSION, ensure_default_model, publish
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +75,7 @@ def ensure_onnx_model(cache_dir: Path | None = None) -> Path:
                 indent=2,
             )
         )
-        try:
-            os.replace(work / "model", target)
-        except OSError:
-            if not (target / "reportqa_conversion.json").exists():
-                raise
+        publish(work / "model", target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target

@@ -111,14 +111,19 @@ def ensure_default_model(cache_dir: Path | None = None) -> Path:
         write_sentence_transformer(work / "hf", work / "model")
         (work / "model" / TOKENIZER_MODEL).write_bytes(sentencepiece_model(parsed))
         del parsed
-        try:
-            os.replace(work / "model", target)
-        except OSError:
-            if not (target / "reportqa_conversion.json").exists():
-                raise
+        publish(work / "model", target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def publish(folder: Path, target: Path) -> None:
+    """Rename a finished conversion into place; another process that got there first wins."""
+    try:
+        os.replace(folder, target)
+    except OSError:
+        if not (target / "reportqa_conversion.json").exists():
+            raise
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
