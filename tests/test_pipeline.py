@@ -247,3 +247,14 @@ def test_any_encoder_can_be_the_second_encoder(tmp_path, small_corpus, hash_enco
     assert np.allclose(features.aux_vectors, second.encode_passages(texts))
     assert np.allclose(features.aux_sentence_vectors, second.encode_passages(sentences))
     assert qa.ask("How many GPUs does the cluster have in its nodes?", top_k=3).passages[0].doc_path == "bravo.md"
+
+
+def test_warm_loads_everything_a_question_needs(tmp_path, small_corpus, hash_encoder):
+    from reportqa.lexical import tokenizer_loaded
+
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    fresh = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    fresh.warm()
+    assert fresh.models.encoder_loaded and tokenizer_loaded()
+    assert fresh.ask("How many GPUs does the cluster have?").passages

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import sys
-import textwrap
 from pathlib import Path
 
 from .config import MAX_TOP_K
@@ -64,7 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     sources.add_argument(
         "--arxiv-base", help="arXiv mirror to fetch from (default https://arxiv.org, or $REPORTQA_ARXIV_BASE)"
     )
-    serve = sub.add_parser("serve", parents=[common], help="start the web chat")
+    sub.add_parser(
+        "daemon", parents=[common], help="hold the models and index, answering 'ask' and 'batch' of this index"
+    )
+    serve = sub.add_parser("serve", parents=[common], help="start the web chat (also answers 'ask' and 'batch')")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default 7860, or $GRADIO_SERVER_PORT")
     return parser
@@ -118,10 +120,16 @@ def entry() -> None:
     sys.exit(main())
 
 
+def _settings(args):
+    from .config import Settings
+
+    return Settings.from_env(index_dir=args.index, corpus_dir=args.corpus, model=args.model)
+
+
 def _qa(args):
     from .pipeline import ReportQA
 
-    return ReportQA(index_dir=args.index, corpus_dir=args.corpus, model=args.model)
+    return ReportQA(settings=_settings(args))
 
 
 def _warn(message: str) -> None:
@@ -160,20 +168,17 @@ def cmd_remove(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .render import citation_text
+    from .resident import ask_resident
 
-    answer = _qa(args).ask(args.question, top_k=args.top_k)
-    if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False))
-        return EXIT_OK
-    print(answer.text if not answer.abstained else f"(not found) {answer.text}\nNearest passages:")
-    print()
-    for p in answer.passages:
-        print(f"[{p.rank}] {p.citation}  (score {p.score:.3f})")
-        body = " ".join(p.chunk.text.split())
-        print(textwrap.indent(textwrap.shorten(body, 400, placeholder=" …"), "    "))
-        for citation in p.cites:
-            print(f"      {citation_text(citation)}")
+    remote = ask_resident(_settings(args), [args.question], args.top_k)
+    if remote is not None:
+        record, text = remote[0].record, remote[0].text
+    else:
+        from .render import answer_text
+
+        answer = _qa(args).ask(args.question, top_k=args.top_k)
+        record, text = answer.to_dict(), answer_text(answer)
+    print(json.dumps(record, ensure_ascii=False) if args.json else text)
     return EXIT_OK
 
 
@@ -183,10 +188,11 @@ def cmd_batch(args) -> int:
     def warn(message: str) -> None:
         _warn(f"skipped {message}")
 
+    from .resident import RemoteQA, resident_available
+
+    qa = RemoteQA(_settings(args)) if resident_available(_settings(args)) else _qa(args)
     try:
-        summary = run_batch(
-            _qa(args), Path(args.input), Path(args.out), top_k=args.top_k, resume=args.resume, on_skip=warn
-        )
+        summary = run_batch(qa, Path(args.input), Path(args.out), top_k=args.top_k, resume=args.resume, on_skip=warn)
     except (ReportQAError, KeyboardInterrupt):
         from .batchio import partial_path
 
@@ -275,6 +281,24 @@ def cmd_sources(args) -> int:
     return EXIT_OK
 
 
+def cmd_daemon(args) -> int:
+    import threading
+
+    from .resident import ResidentServer
+
+    qa = _qa(args)
+    qa.warm()
+    server = ResidentServer(qa)
+    if not server.start():
+        raise ReportQAError(f"cannot answer on {server.path}: another process does, or the path is too long")
+    try:
+        print(f"answering questions on {server.path} (Ctrl-C stops)", file=sys.stderr, flush=True)
+        threading.Event().wait()
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
 def cmd_serve(args) -> int:
     from .web import serve
 
@@ -294,6 +318,7 @@ COMMANDS = {
     "check": cmd_check,
     "fsck": cmd_check,
     "sources": cmd_sources,
+    "daemon": cmd_daemon,
     "serve": cmd_serve,
 }
 

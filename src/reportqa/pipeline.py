@@ -18,7 +18,7 @@ from .models import Models
 from .records import Answer, BuildReport, DocumentEntry, Reference
 from .retrieve import IndexVersion
 from .sources import Fetched, cited_works, fetch_cited
-from .store import IndexStore, read_manifest, verify
+from .store import IndexStore, current_version, read_manifest, verify
 
 __all__ = ["BuildReport", "ReportQA"]
 
@@ -46,6 +46,7 @@ class ReportQA:
         self.indexer = Indexer(self.settings, self.models)
         self.answerer = Answerer(self.settings, self.models)
         self._version: IndexVersion | None = None
+        self._version_dir: Path | None = None  # the version folder ``_version`` was read from
         self._opening = threading.Lock()
 
     # --- parts, loaded on first use ----------------------------------------------------------
@@ -73,8 +74,22 @@ class ReportQA:
         """The index version questions are answered from, opened on first use."""
         with self._opening:
             if self._version is None:
+                self._version_dir = current_version(self.settings.index_dir)
                 self._version = IndexVersion(self.indexer.load())
             return self._version
+
+    def follow_index(self) -> None:
+        """Answer from the index's current version: after another process's build, the next question
+        opens the new one (a long-running server calls this before each request)."""
+        with self._opening:
+            if self._version is not None and current_version(self.settings.index_dir) != self._version_dir:
+                self._version = None
+
+    def warm(self) -> None:
+        """Load everything a question needs (encoders, tokenizer, index, BM25, term table) by answering
+        one, so that the first real question is as fast as the later ones."""
+        if self.has_index():
+            self.batch(["Which documents are indexed?"])
 
     def has_index(self) -> bool:
         return read_manifest(self.settings.index_dir) is not None
@@ -101,7 +116,9 @@ class ReportQA:
     def _switch(self, report: BuildReport, store: IndexStore) -> BuildReport:
         """Answer from the index the build left, from the next question on."""
         if self._version is None or self._version.store is not store:
-            self._version = IndexVersion(store)
+            with self._opening:
+                self._version_dir = current_version(self.settings.index_dir)
+                self._version = IndexVersion(store)
         return report
 
     def check(self) -> tuple[Path, list[str]]:

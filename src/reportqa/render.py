@@ -1,4 +1,4 @@
-"""How a passage's citation reads, on a terminal and in the web page: one decision, two formats.
+"""How an answer and a passage's citation read, on a terminal and in the web page: one decision, two formats.
 
 ``citation_state`` is the one place that tells a citation's cases apart; ``citation_text`` and
 ``citation_html`` only lay them out. All HTML is built from escaped text.
@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import html
+import textwrap
 from typing import Literal
 
 from .citations import support_snippet
-from .records import Citation
+from .records import Answer, Citation
 
 State = Literal["not in corpus", "no support", "supported"]
 
@@ -53,6 +54,17 @@ def citation_html(citation: Citation) -> str:
         f"<details class='rq-cites'><summary>{head} — in the corpus: {_e(citation.doc_title)}{_page(citation)}"
         f"{agreement}</summary><div class='rq-text'>{_e(citation.support.text)}</div></details>"
     )
+
+
+def answer_text(answer: Answer) -> str:
+    """What ``reportqa ask`` prints: the answer, then each passage with its citation and what it cites."""
+    lines = [answer.text if not answer.abstained else f"(not found) {answer.text}\nNearest passages:", ""]
+    for p in answer.passages:
+        lines.append(f"[{p.rank}] {p.citation}  (score {p.score:.3f})")
+        body = " ".join(p.chunk.text.split())
+        lines.append(textwrap.indent(textwrap.shorten(body, 400, placeholder=" …"), "    "))
+        lines += [f"      {citation_text(citation)}" for citation in p.cites]
+    return "\n".join(lines)
 
 
 def _e(text: object) -> str:

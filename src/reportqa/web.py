@@ -21,6 +21,7 @@ from .errors import BuildCancelled, ReportQAError
 from .pipeline import ReportQA
 from .records import Answer, Passage
 from .render import citation_html
+from .resident import ResidentServer
 
 logger = logging.getLogger(__name__)
 
@@ -248,4 +249,13 @@ def serve(qa: ReportQA, host: str = "127.0.0.1", port: int = 7860) -> None:
         print(
             f"indexed {len(report.added)} documents, {report.chunks} chunks in {report.seconds:.0f}s", file=sys.stderr
         )
-    build_app(qa).launch(server_name=host, server_port=port, css=CSS, max_file_size=f"{qa.settings.max_file_mb:g}mb")
+    print("loading the models and the index …", file=sys.stderr, flush=True)
+    qa.warm()  # before the URL is printed, so that the first question is as fast as the later ones
+    resident = ResidentServer(qa)
+    resident.start()  # ``reportqa ask`` and ``batch`` on this index are answered here too
+    try:
+        build_app(qa).launch(
+            server_name=host, server_port=port, css=CSS, max_file_size=f"{qa.settings.max_file_mb:g}mb"
+        )
+    finally:
+        resident.stop()

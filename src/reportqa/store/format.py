@@ -246,6 +246,11 @@ def _remove_leftovers(index_dir: Path, keep: set[str]) -> None:
                 shutil.rmtree(entry, ignore_errors=True)
 
 
+def current_version(index_dir: Path) -> Path | None:
+    """The version folder ``current`` points at (None without an index)."""
+    return _resolve(Path(index_dir))
+
+
 def read_manifest(index_dir: Path) -> dict | None:
     """The current version's manifest, or None when there is none (or it is not a JSON object)."""
     version = _resolve(Path(index_dir))
