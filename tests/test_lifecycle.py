@@ -152,3 +152,53 @@ def test_sigkill_during_add_leaves_the_corpus_and_index_in_step(tmp_path, small_
         outcomes.add("completed" if new_sha in ids else "undone")
     print(f"add took {whole:.1f} s; outcomes {sorted(outcomes)}")
     assert outcomes == {"undone", "completed"}
+
+
+def test_replicas_follow_a_build_by_another_process_and_never_read_half_an_index(tmp_path, small_corpus, hash_encoder):
+    """Two serving ReportQA objects on one index keep answering while a third adds a document: every
+    answer comes from a whole version, and both see the new document at their next question."""
+    import threading
+
+    from reportqa import Settings
+    from reportqa.web import WebSession
+
+    settings = Settings(second_encoder="none", abstain_below=-1e9)
+
+    def replica():
+        return ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=settings)
+
+    replica().build()
+    replicas = [replica(), replica()]
+    note = tmp_path / "penguins.md"
+    note.write_text("# Penguins\n\nPenguin navigation rules are three.\n", encoding="utf-8")
+    seen: list[tuple[int, frozenset]] = []
+    errors: list[BaseException] = []
+
+    def ask_in_a_loop(number: int) -> None:
+        sessions = WebSession(replicas[number])
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                replicas[number].follow_index()
+                answer = replicas[number].ask("penguin navigation rules, GPUs and budgets", top_k=5)
+                documents = frozenset(d.path for d in replicas[number].documents())
+                seen.append((number, documents))
+                assert {p.doc_path for p in answer.passages} <= documents  # one whole version
+                if "penguins.md" in documents:
+                    assert "Penguin navigation rules are three" in sessions.ask("penguin navigation rules")
+                    return
+            raise AssertionError("the new document never appeared")
+        except BaseException as e:  # noqa: BLE001 (reported by the test below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=ask_in_a_loop, args=(n,)) for n in (0, 1)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    replica().add([note])
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    versions = {documents for _, documents in seen}
+    assert versions <= {frozenset({"alpha.txt", "bravo.md"}), frozenset({"alpha.txt", "bravo.md", "penguins.md"})}
+    assert {number for number, documents in seen if "penguins.md" in documents} == {0, 1}

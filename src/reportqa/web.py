@@ -134,6 +134,7 @@ class WebSession:
     def ask(self, question: str, top_k: int = 5, history: str = "") -> str:
         """HTML of the new answer followed by the earlier ones."""
         try:
+            self.qa.follow_index()  # a build by another process (``reportqa add``, a replica's upload)
             block = render_answer(self.qa.ask(question, top_k=int(top_k)))
         except ReportQAError as e:
             block = f"<div class='rq-error'>{_e(e)}</div>"

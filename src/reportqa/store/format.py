@@ -105,13 +105,26 @@ class IndexStore(IndexData):
     def load(
         cls, index_dir: Path, model: str | None = None, chunker: dict | None = None, aux_model: str | None = None
     ) -> IndexStore:
-        """Open the current version; refuse one built with another model or chunker."""
+        """Open the current version; refuse one built with another model or chunker.
+
+        A build in another process may switch ``current`` and delete the version being read; the
+        read then starts again on the new version (a damaged index stays an error).
+        """
+        index_dir = Path(index_dir)
+        for attempt in range(3):
+            version = _resolve(index_dir)
+            if version is None:
+                raise IndexMissingError(f"no index in {index_dir}: run 'reportqa build' first")
+            try:
+                return cls._load_version(version, model, chunker, aux_model)
+            except IndexCorruptError:
+                if attempt == 2 or _resolve(index_dir) == version:
+                    raise
+
+    @classmethod
+    def _load_version(cls, version: Path, model: str | None, chunker: dict | None, aux_model: str | None) -> IndexStore:
         import faiss
 
-        index_dir = Path(index_dir)
-        version = _resolve(index_dir)
-        if version is None:
-            raise IndexMissingError(f"no index in {index_dir}: run 'reportqa build' first")
         manifest = _checked_manifest(version)
         _check_sizes(version, manifest)
         if manifest["format_version"] != FORMAT_VERSION:
