@@ -100,7 +100,7 @@ def test_eval_prints_per_language_rows(cli_dirs, capsys):
     assert main(["eval", str(DEV), *cli_dirs]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out] == ["en", "ko", "all"]
-    assert all("hit@1=" in line and "MRR@10=" in line for line in out)
+    assert all("hit@1=" in line and "MRR@10=" in line and "answer@1=" in line for line in out)
 
 
 def test_list_shows_the_report(cli_dirs, capsys):

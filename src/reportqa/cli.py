@@ -223,13 +223,16 @@ def cmd_eval(args) -> int:
             except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
                 _warn(f"skipped line {number}: {type(e).__name__}: {e}")
     answers = _qa(args).batch([q.question for q in questions], top_k=max(args.top_k, 10))
-    results = {q.id: ([p.chunk.text for p in a.passages], a.abstained) for q, a in zip(questions, answers)}
+    results = {
+        q.id: ([p.chunk.text for p in a.passages], a.abstained, a.quotes[0].text if a.quotes else None)
+        for q, a in zip(questions, answers)
+    }
     k = args.top_k
     for lang, row in score(questions, results, k=k).items():
         print(
             f"{lang:4} n={row['n']:3d} hit@1={row['hit@1']:.3f} hit@{k}={row[f'hit@{k}']:.3f} "
-            f"MRR@10={row['mrr@10']:.3f} abstain_ok={row['abstain_ok']} false_abstain={row['false_abstain']} "
-            f"passage_chars={row['mean_passage_chars']}"
+            f"MRR@10={row['mrr@10']:.3f} answer@1={row['answer@1']:.3f} abstain_ok={row['abstain_ok']} "
+            f"false_abstain={row['false_abstain']} passage_chars={row['mean_passage_chars']}"
         )
     return EXIT_OK
 
