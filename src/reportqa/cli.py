@@ -190,7 +190,8 @@ def cmd_batch(args) -> int:
 
     from .resident import RemoteQA, resident_available
 
-    qa = RemoteQA(_settings(args)) if resident_available(_settings(args)) else _qa(args)
+    settings = _settings(args)
+    qa = RemoteQA(settings) if resident_available(settings) else _qa(args)
     try:
         summary = run_batch(qa, Path(args.input), Path(args.out), top_k=args.top_k, resume=args.resume, on_skip=warn)
     except (ReportQAError, KeyboardInterrupt):

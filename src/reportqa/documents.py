@@ -96,11 +96,6 @@ _META_MAX_BYTES = 1_000_000
 _META_MAX_DEPTH = 4
 
 
-def read_meta(path: Path) -> dict:
-    """The sidecar's usable fields; see ``read_meta_checked`` for what is ignored and why."""
-    return read_meta_checked(path)[0]
-
-
 def read_meta_checked(path: Path) -> tuple[dict, list[str]]:
     """(metadata, one-line notes on what was ignored) from ``<file>.meta.json``.
 
