@@ -95,18 +95,19 @@ def main() -> None:
         cli = [sys.executable, "-m", "reportqa.cli"]
         dirs = ["--index", str(index), "--corpus", str(corpus)]
         subprocess.run([*cli, "build", "-q", *dirs], check=True, env=env)
-        runs = [
-            json.loads(
-                subprocess.run(
-                    [sys.executable, "-c", STAGES, str(index), str(corpus), QUESTION],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    env=env,
-                ).stdout.splitlines()[-1]
+
+        def child(script: str) -> str:
+            """The last line a fresh process running ``script`` prints."""
+            done = subprocess.run(
+                [sys.executable, "-c", script, str(index), str(corpus), QUESTION],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
             )
-            for _ in range(args.repeat)
-        ]
+            return done.stdout.splitlines()[-1]
+
+        runs = [json.loads(child(STAGES)) for _ in range(args.repeat)]
         print(f"cold-start budget, report + phi-1 PDF, median of {args.repeat} fresh processes\n")
         print("| stage | wall ms | RSS after, MB |\n|---|---|---|")
         for i, (name, _, _) in enumerate(runs[0]):
@@ -115,16 +116,7 @@ def main() -> None:
             print(f"| {name} | {wall:.0f} | {rss:.0f} |")
         total = statistics.median(sum(stage[1] for stage in run) for run in runs)
         print(f"| all, one after another | {total:.0f} | |\n")
-        warm = [
-            subprocess.run(
-                [sys.executable, "-c", AFTER_WARM, str(index), str(corpus), QUESTION],
-                capture_output=True,
-                text=True,
-                check=True,
-                env=env,
-            ).stdout.split()
-            for _ in range(args.repeat)
-        ]
+        warm = [child(AFTER_WARM).split() for _ in range(args.repeat)]
         print(
             f"web start: warm-up {statistics.median(float(w) for w, _ in warm):.2f} s before the URL, then the "
             f"first question {statistics.median(float(q) for _, q in warm) * 1000:.1f} ms (median of {len(warm)})"

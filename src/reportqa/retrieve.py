@@ -190,23 +190,26 @@ class Retriever:
         query_vectors, aux_queries = prepared.vectors, prepared.aux_vectors
         if self.aux_encoder is None:
             aux_queries = None
-        dense = None if self._large else self._exact(query_vectors, aux_queries)
-        candidates = self._candidates(query_vectors, aux_queries) if self._large else None
+        if self._large:
+            candidates = self._candidates(query_vectors, aux_queries)
+        else:
+            dense, aux = self._exact(query_vectors, aux_queries)
         chunk_langs = self.search.chunk_languages()
         results = []
         for i, lexical_query in enumerate(prepared.lexical):
             language = lexical_query.language
             lexical_z, lists = self._lexical_scores(lexical_query, chunk_langs)
+            aux_query = aux_queries[i] if aux_queries is not None else None
             if self._large:
-                dense_i, aux_i = self._dense_for_candidates(candidates[i], lists, query_vectors[i], aux_queries, i)
+                dense_i, aux_i = self._dense_for_candidates(candidates[i], lists, query_vectors[i], aux_query)
             else:
-                dense_i, aux_i = dense[0][i], (dense[1][i] if dense[1] is not None else None)
+                dense_i, aux_i = dense[i], (aux[i] if aux is not None else None)
             dense_i = dense_i + self.settings.cross_language_offset * (chunk_langs != language)
             fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight)
             results.append(self._retrieval(fused, aux_i, top_k))
         return results
 
-    def _exact(self, query_vectors: np.ndarray, aux_queries: np.ndarray | None):
+    def _exact(self, query_vectors: np.ndarray, aux_queries: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         """Dense scores of every chunk (e5, and the second encoder's or None)."""
         features = self.store.features
         dense = self._dense(query_vectors, features.vectors, features.sentence_vectors)
@@ -242,7 +245,9 @@ class Retriever:
             lists.append(expanded)
         return lexical_z, lists
 
-    def _dense_for_candidates(self, rows, lists, query_vector, aux_queries, i):
+    def _dense_for_candidates(
+        self, rows: np.ndarray, lists: list[np.ndarray], query_vector: np.ndarray, aux_query: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Dense scores computed exactly for the candidate rows and BM25's best; −inf elsewhere."""
         features = self.store.features
         head = min(ANN_CANDIDATES, len(lists[0]))
@@ -250,8 +255,8 @@ class Retriever:
             rows = np.union1d(rows, np.argpartition(-scores, head - 1)[:head])
         dense = self._dense_rows(rows, query_vector, features.vectors, features.sentence_vectors)
         aux = (
-            self._dense_rows(rows, aux_queries[i], features.aux_vectors, features.aux_sentence_vectors)
-            if aux_queries is not None
+            self._dense_rows(rows, aux_query, features.aux_vectors, features.aux_sentence_vectors)
+            if aux_query is not None
             else None
         )
         return dense, aux
