@@ -17,7 +17,7 @@ class EchoQA:
     def __init__(self):
         self.largest_group = 0
 
-    def batch(self, questions, top_k=None):
+    def batch(self, questions, top_k=None, histories=None):
         self.largest_group = max(self.largest_group, len(questions))
         return [Answer(question=q, text=q[::-1], passages=[]) for q in questions]
 
@@ -104,7 +104,7 @@ def test_the_output_cannot_be_the_input(tmp_path):
 
 
 class FailingQA(EchoQA):
-    def batch(self, questions, top_k=None):
+    def batch(self, questions, top_k=None, histories=None):
         raise QuestionError("the index went away")
 
 

@@ -207,3 +207,38 @@ def test_hostile_corpus_and_batch_end_in_exit_3_with_one_line_per_bad_item(tmp_p
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: index manifest") and "build --force" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "corpus", "index", "q.jsonl"]  # nothing else written
+
+
+def test_ask_markdown_and_a_follow_up_after_an_earlier_question(cli_dirs, capsys):
+    assert main(["ask", "미국의 R&D 지출은 2020년에 얼마였나?", "--markdown", *cli_dirs]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("## 미국의 R&D 지출은 2020년에 얼마였나?\n")
+    assert "References:" in out and "[1] SPRi 2023, " in out and "7,209억 불" in out
+    earlier = "How much value added would the US lose if export controls spread to all industries?"
+    assert main(["ask", "What about Korea?", "--after", earlier, "--json", *cli_dirs]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["question"] == "What about Korea?"
+    assert main(["ask", "What about Korea?", "--json", *cli_dirs]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert _rank(record, "1,144억 달러") == 1 < _rank(alone, "1,144억 달러")
+
+
+def _rank(record: dict, evidence: str) -> float:
+    """The rank of the first passage holding ``evidence`` (infinity when none does)."""
+    return next((p["rank"] for p in record["passages"] if evidence in p["text"]), float("inf"))
+
+
+def test_batch_lines_of_one_conversation_are_answered_with_its_history(cli_dirs, tmp_path, capsys):
+    source = tmp_path / "conversation.jsonl"
+    lines = [
+        {"id": "a1", "conversation": "a", "question": "수출통제가 전산업으로 확산되면 미국의 부가가치 감소액은?"},
+        {"id": "b1", "conversation": "b", "question": "챗GPT 학습에 사용된 전력량은?"},
+        {"id": "a2", "conversation": "a", "question": "그럼 한국은?"},
+        {"id": "x", "question": "그럼 한국은?"},
+    ]
+    source.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    out = tmp_path / "answers.jsonl"
+    assert main(["batch", str(source), "--out", str(out), "-q", *cli_dirs]) == 0
+    answers = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert list(answers) == ["a1", "b1", "a2", "x"]
+    assert _rank(answers["a2"], "1,144억 달러") == 1 < _rank(answers["x"], "1,144억 달러")

@@ -185,7 +185,8 @@ def test_replicas_follow_a_build_by_another_process_and_never_read_half_an_index
                 seen.append((number, documents))
                 assert {p.doc_path for p in answer.passages} <= documents  # one whole version
                 if "penguins.md" in documents:
-                    assert "Penguin navigation rules are three" in sessions.ask("penguin navigation rules")
+                    turn = sessions.ask("penguin navigation rules", 5, [])[-1]
+                    assert "Penguin navigation rules are three" in turn.answer.passages[0].chunk.text
                     return
             raise AssertionError("the new document never appeared")
         except BaseException as e:  # noqa: BLE001 (reported by the test below)

@@ -1,7 +1,5 @@
 """The web chat through Gradio's client and in a real browser (Debian chromium driven by Playwright)."""
 
-import os
-import shutil
 import socket
 import statistics
 import time
@@ -10,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PHI1_PDF, ROOT, copy_corpus
+from conftest import PHI1_PDF, copy_corpus
 from reportqa import ReportQA
-from reportqa.web import CSS, WebSession, build_app, render_answer
+from reportqa.chat_html import Turn, answer_html, chat_html, sources_html
+from reportqa.web import CSS, WebSession, build_app
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +62,8 @@ def _add_hostile_document(qa, folder):
 def test_rendering_escapes_document_text(web, tmp_path):
     qa, _ = web
     _add_hostile_document(qa, tmp_path)
-    html = render_answer(qa.ask("펭귄 항해 규정은 무엇인가?"))
+    html = chat_html([Turn("펭귄 <b>항해</b>", qa.ask("펭귄 항해 규정은 무엇인가?"))])
+    assert "펭귄 &lt;b&gt;항해&lt;/b&gt;" in html
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in html
 
@@ -73,11 +73,11 @@ def test_client_korean_and_english_questions_cite_the_report(web):
 
     _, url = web
     client = Client(url, verbose=False)
-    korean = client.predict("챗GPT 학습에 사용된 전력량은?", 5, "", api_name="/ask")
+    korean = client.predict("챗GPT 학습에 사용된 전력량은?", 5, api_name="/ask")[0]
     assert "1.287GWh" in korean and "<mark>" in korean and "인공지능의 혁신 특성과 글로벌 경쟁구조" in korean
     english = client.predict(
-        "What equipment did the US ask the Netherlands to stop exporting to China?", 5, "", api_name="/ask"
-    )
+        "What equipment did the US ask the Netherlands to stop exporting to China?", 5, api_name="/ask"
+    )[0]
     assert "rq-card" in english and "인공지능의 혁신 특성과 글로벌 경쟁구조" in english
 
 
@@ -96,7 +96,7 @@ def test_upload_makes_the_pdf_searchable_and_rejects_bad_files(web, tmp_path):
     assert "indexed gunasekar2023" in status or "nothing changed" in status
     assert "Textbooks Are All You Need" in sources
     assert not (Path(qa.settings.corpus_dir) / "notes.exe").exists()
-    answer = client.predict("How many GPU hours did it take to train phi-1?", 5, "", api_name="/ask")
+    answer = client.predict("How many GPU hours did it take to train phi-1?", 5, api_name="/ask")[0]
     assert "770 GPU hours" in answer
 
 
@@ -107,7 +107,7 @@ def test_twenty_concurrent_questions(web):
     questions = ["미국의 R&D 지출은 2020년에 얼마였나?", "Which AI process did the G7 agree to launch?"] * 10
 
     def ask(question):
-        return Client(url, verbose=False).predict(question, 3, "", api_name="/ask")
+        return Client(url, verbose=False).predict(question, 3, api_name="/ask")[0]
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(ask, questions))
@@ -169,30 +169,28 @@ def test_browser_question_answer_and_no_script_runs(web, tmp_path):
             started = time.perf_counter()
             box.press("Enter")
             page.wait_for_function(
-                "q => document.querySelector('#rq-conversation .rq-question')?.textContent.includes(q)",
-                arg=question,
+                "n => document.querySelectorAll('#rq-chat .rq-turn-bot').length === n",
+                arg=len(timings) + 1,
                 timeout=60_000,
             )
             timings.append(time.perf_counter() - started)
-        first_card = page.locator("#rq-conversation .rq-card").first
-        assert "7,209억 불" in first_card.inner_text()
-        assert "1.287GWh" in page.locator("#rq-conversation").inner_text()
+        last_card = page.locator("#rq-turn-10 .rq-card").first
+        assert "7,209억 불" in last_card.inner_text()
+        assert "1.287GWh" in page.locator("#rq-turn-1").inner_text()
         page.wait_for_timeout(800)  # let the fade-in of the new answer finish before the screenshot
         shot = tmp_path / "answer.png"
         page.screenshot(path=str(shot))
-        if os.environ.get("REPORTQA_UPDATE_SCREENSHOT"):
-            shutil.copy(shot, ROOT / "docs" / "screenshot.png")
         print(f"\nEnter → rendered answer: median {statistics.median(timings):.3f}s over {len(timings)} questions")
 
         _add_hostile_document(qa, tmp_path)
         box.fill("펭귄 항해 규정은 무엇인가?")
         box.press("Enter")
         page.wait_for_function(
-            "() => document.querySelector('#rq-conversation').textContent.includes('window.__xss = 1')", timeout=60_000
+            "() => document.querySelector('#rq-chat').textContent.includes('window.__xss = 1')", timeout=60_000
         )
         assert page.evaluate("() => window.__xss === undefined")
-        assert page.locator("#rq-conversation img").count() == 0
-        assert "<script>window.__xss = 1</script>" in page.locator("#rq-conversation").inner_text()
+        assert page.locator("#rq-chat img").count() == 0
+        assert "<script>window.__xss = 1</script>" in page.locator("#rq-chat").inner_text()
         browser.close()
 
 
@@ -220,11 +218,9 @@ def test_questions_are_answered_from_the_old_index_while_a_pdf_is_indexed(tmp_pa
 
 @pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")
 def test_cited_work_and_its_support_are_shown_under_the_passage(web):
-    from reportqa.web import render_sources
-
     qa, _ = web
     qa.add([PHI1_PDF])
-    html = render_answer(qa.ask("phi-1 모델의 HumanEval 성능은?"))
+    html = answer_html(qa.ask("phi-1 모델의 HumanEval 성능은?"), 1)
     assert "cites [12] Gunasekar et al. 2023 — in the corpus: Textbooks Are All You Need" in html
     assert "50.6%" in html and "<details class='rq-cites'>" in html
-    assert "Cited works in the corpus: 2 of 40" in render_sources(qa)
+    assert "Cited works in the corpus: 2 of 40" in sources_html(qa.documents(), qa.sources())

@@ -18,14 +18,16 @@ from .answer import NOT_FOUND, render, select_quotes
 from .config import MAX_TOP_K, Settings
 from .documents import detect_lang
 from .errors import QuestionError
+from .followup import Resolved, resolve
 from .lexical import load_tokenizer
 from .machine import one_blas_thread
 from .models import Models
-from .records import Answer
-from .retrieve import IndexVersion, Retriever
+from .records import Answer, Passage
+from .retrieve import IndexVersion, Retrieval, Retriever
 from .runners import Beside
 
 MAX_QUESTION_CHARS = 2000
+FUSED_DEPTH = 20  # how far down both lists a fused follow-up looks
 
 
 class Answerer:
@@ -43,18 +45,31 @@ class Answerer:
         version: Callable[[], IndexVersion],
         opened: bool,
         has_index: Callable[[], bool],
+        histories: list[list[str]] | None = None,
     ) -> list[Answer]:
         """Answer many questions with one encoder call for all of them; ``version()`` opens the index if
-        it is not ``opened`` yet."""
+        it is not ``opened`` yet. ``histories[i]`` holds the questions asked before question ``i`` in its
+        conversation (oldest first): a follow-up is retrieved with them (``followup.resolve``)."""
         top_k = self.settings.top_k if top_k is None else top_k
         if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or not 1 <= top_k <= MAX_TOP_K:
             raise QuestionError(f"top_k must be a whole number from 1 to {MAX_TOP_K}, got {top_k!r}")
         cleaned = [clean_question(q) for q in questions]
+        if histories is not None and len(histories) != len(cleaned):
+            raise QuestionError("one history per question is needed")
         current = self._ready(version, opened, has_index)
         with one_blas_thread():  # a question's products are small; spinning BLAS threads would slow the next
-            return self._answers(current, cleaned, int(top_k))
+            resolved = [
+                resolve(q, [clean_question(h) for h in history or ()])
+                for q, history in zip(cleaned, histories or [None] * len(cleaned))
+            ]
+            return self._answers(current, resolved, int(top_k))
 
-    def _answers(self, version: IndexVersion, cleaned: list[str], top_k: int) -> list[Answer]:
+    def _answers(self, version: IndexVersion, resolved: list[Resolved], top_k: int) -> list[Answer]:
+        # a follow-up that continues the conversation is also retrieved alone and the two are fused:
+        # the previous question's names add its subject without drowning the new question's words
+        alone = [i for i, r in enumerate(resolved) if r.mode == "continue"]
+        cleaned = [r.query for r in resolved] + [resolved[i].question for i in alone]
+        wide = min(MAX_TOP_K, max(top_k, FUSED_DEPTH)) if alone else top_k
         started = time.perf_counter()
         aux = self.models.aux_encoder if version.store.aux_dim else None
         retriever = Retriever(version, self.models.encoder, aux, self.settings)
@@ -62,18 +77,23 @@ class Answerer:
         # and a question is too short to keep both cores busy with one of them
         beside = self._beside.submit(retriever.prepare, cleaned)
         query_vectors = self.models.encoder.encode_queries(cleaned)
-        results = retriever.retrieve_prepared(beside.result().with_vectors(query_vectors), top_k)
+        results = retriever.retrieve_prepared(beside.result().with_vectors(query_vectors), wide)
+        for j, i in enumerate(alone):
+            results[i] = fuse_retrievals(results[i], results[len(resolved) + j])
+        results = [replace(r, passages=r.passages[:top_k]) for r in results[: len(resolved)]]
         retrieved = time.perf_counter()
         citations = version.citations()
         answers = []
-        for question, vector, result in zip(cleaned, query_vectors, results):
+        for turn, vector, result in zip(resolved, query_vectors, results):
+            question = turn.question
             passages = [replace(p, cites=citations.cites(p.chunk, p.row)) for p in result.passages]
             if result.abstained or not passages:
                 answer = Answer(question, NOT_FOUND[detect_lang(question)], passages, abstained=True)
             else:
                 quotes = select_quotes(vector, passages, version.store.sentences_of)
                 answer = Answer(question, render(quotes), passages, quotes=quotes)
-            answer.timings = {"retrieve_s": (retrieved - started) / len(cleaned)}
+            answer.timings = {"retrieve_s": (retrieved - started) / len(resolved)}
+            answer.query = turn.query if turn.query != turn.question else None
             answers.append(answer)
         return answers
 
@@ -93,6 +113,20 @@ class Answerer:
             for load in loads:
                 load.result()
         return current
+
+
+def fuse_retrievals(context: Retrieval, alone: Retrieval) -> Retrieval:
+    """One ranking from a follow-up retrieved with its conversation and alone: each passage's two
+    scores summed (a passage missing from one list adds nothing from it)."""
+    scores: dict[str, float] = {}
+    passages: dict[str, Passage] = {}
+    for passage in context.passages + alone.passages:
+        key = passage.chunk.chunk_id
+        scores[key] = scores.get(key, 0.0) + passage.score
+        passages.setdefault(key, passage)
+    order = sorted(scores, key=lambda key: -scores[key])
+    ranked = [replace(passages[key], rank=rank, score=scores[key] / 2) for rank, key in enumerate(order, 1)]
+    return replace(context, passages=ranked, abstained=context.abstained and alone.abstained)
 
 
 def clean_question(question: str) -> str:

@@ -143,7 +143,9 @@ def _read_csv(handle, path: Path) -> Iterator[BatchQuestion | BadLine]:
         elif not question:
             yield BadLine(number, "empty 'question'")
         else:
-            yield BatchQuestion(str(row.get("id") or number - 1), question, {})
+            conversation = row.get("conversation")
+            extra = {"conversation": conversation} if isinstance(conversation, str) and conversation else {}
+            yield BatchQuestion(str(row.get("id") or number - 1), question, extra)
 
 
 def finished_ids(path: Path) -> set[str]:
@@ -257,7 +259,9 @@ def run_batch(
 ) -> BatchSummary:
     """Answer every question of ``source`` into ``out``, streaming: memory stays bounded by one group.
 
-    With ``resume``, ids already in ``out`` are not asked again and new answers are appended.
+    With ``resume``, ids already in ``out`` are not asked again and new answers are appended. Lines
+    with the same ``conversation`` value are one conversation: each is answered with the questions
+    of that conversation above it as its history (a follow-up such as "What about China?").
     """
     source, out = Path(source), Path(out)
     if _same_file(source, out) or _same_file(source, partial_path(out)):
@@ -267,23 +271,33 @@ def run_batch(
     target = partial_path(out) if resume and partial_path(out).exists() else out
     done = finished_ids(target) if resume else set()
     pending: list[BatchQuestion] = []
+    histories: list[list[str]] = []
+    conversations: dict[str, list[str]] = {}
     questions = read_questions(source)
     next_item = next(questions, None)  # the input's own errors (type, CSV header) before any output exists
     with AnswerWriter(target, append=resume) as writer:
 
         def flush() -> None:
-            for item, answer in zip(pending, qa.batch([q.question for q in pending], top_k=top_k)):
+            answers = qa.batch([q.question for q in pending], top_k=top_k, histories=list(histories))
+            for item, answer in zip(pending, answers):
                 answer.id = item.id
                 writer.write(answer.to_dict())
                 summary.answered += 1
             pending.clear()
+            histories.clear()
 
         for item in itertools.chain([next_item] if next_item is not None else [], questions):
             if isinstance(item, BadLine):
                 on_skip(f"line {item.line}: {item.reason}")
                 summary.skipped += 1
                 continue
+            conversation = item.extra.get("conversation")
+            earlier: list[str] = []
+            if isinstance(conversation, str | int) and not isinstance(conversation, bool):
+                earlier = conversations.setdefault(str(conversation), [])
+            history = list(earlier)
             if item.id in done:
+                earlier.append(item.question)
                 summary.already_done += 1
                 continue
             try:
@@ -292,7 +306,9 @@ def run_batch(
                 on_skip(f"id {item.id}: {e}")
                 summary.skipped += 1
                 continue
+            earlier.append(item.question)
             pending.append(item)
+            histories.append(history)
             if len(pending) >= GROUP:
                 flush()
         if pending:

@@ -41,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--top-k", type=_passage_count, default=None)
     ask.add_argument("--json", action="store_true", help="one JSON object, as a batch line")
+    ask.add_argument("--markdown", action="store_true", help="the answer with numbered references, ready to paste")
+    ask.add_argument(
+        "--after",
+        action="append",
+        default=[],
+        metavar="QUESTION",
+        help="an earlier question of the conversation (repeat, oldest first): reads a follow-up with it",
+    )
     batch = sub.add_parser("batch", parents=[common], help="answer a file of questions (.jsonl/.csv/.txt)")
     batch.add_argument("input")
     batch.add_argument("--out", required=True, help="output .jsonl or .csv")
@@ -170,15 +178,18 @@ def cmd_remove(args) -> int:
 def cmd_ask(args) -> int:
     from .resident import ask_resident
 
-    remote = ask_resident(_settings(args), [args.question], args.top_k)
+    remote = ask_resident(_settings(args), [args.question], args.top_k, [args.after])
     if remote is not None:
-        record, text = remote[0].record, remote[0].text
+        record, text, markdown = remote[0].record, remote[0].text, remote[0].markdown
     else:
-        from .render import answer_text
+        from .render import answer_markdown, answer_text
 
-        answer = _qa(args).ask(args.question, top_k=args.top_k)
-        record, text = answer.to_dict(), answer_text(answer)
-    print(json.dumps(record, ensure_ascii=False) if args.json else text)
+        answer = _qa(args).ask(args.question, top_k=args.top_k, history=args.after)
+        record, text, markdown = answer.to_dict(), answer_text(answer), answer_markdown(answer)
+    if args.json:
+        print(json.dumps(record, ensure_ascii=False))
+    else:
+        print(markdown if args.markdown else text, end="" if args.markdown else "\n")
     return EXIT_OK
 
 

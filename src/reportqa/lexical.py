@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,6 +47,23 @@ def load_tokenizer() -> None:
 def tokenizer_loaded() -> bool:
     """Whether Kiwi's model is loaded in this process (a build hands the first load to a worker)."""
     return _kiwi.cache_info().currsize > 0
+
+
+@dataclass(frozen=True)
+class Morpheme:
+    """One of Kiwi's morphemes with its tag and where it stands in the text."""
+
+    form: str
+    tag: str
+    start: int
+    end: int
+
+
+def analyse(text: str) -> list[Morpheme]:
+    """Kiwi's morphemes of ``text`` with their tags (English words come out as ``SL``)."""
+    with _kiwi_lock:
+        tokens = _kiwi().tokenize(text)
+    return [Morpheme(t.form, t.tag, t.start, t.start + t.len) for t in tokens]
 
 
 def tokenize(text: str) -> list[str]:

@@ -13,6 +13,8 @@ from pathlib import Path
 from .answerer import Answerer
 from .config import Settings
 from .encoder import Encoder
+from .errors import ReportQAError
+from .evidence import Evidence, neighbours, page_of
 from .indexer import Indexer
 from .models import Models
 from .records import Answer, BuildReport, DocumentEntry, Reference
@@ -138,12 +140,31 @@ class ReportQA:
         return fetch_cited(self.sources(), self.settings, lambda: self.build(progress=progress), only, arxiv_base)
 
     # --- asking ------------------------------------------------------------------------------
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        return self.batch([question], top_k)[0]
+    def ask(self, question: str, top_k: int | None = None, history: list[str] | None = None) -> Answer:
+        """Answer one question; ``history`` holds the conversation's earlier questions, oldest first, so
+        that a follow-up ("What about China?", "그럼 중국은?") is read with them."""
+        return self.batch([question], top_k, histories=[history or []])[0]
 
-    def batch(self, questions: list[str], top_k: int | None = None) -> list[Answer]:
-        """Answer many questions with one encoder call for all of them."""
-        return self.answerer.batch(questions, top_k, self.version, self._version is not None, self.has_index)
+    def batch(
+        self, questions: list[str], top_k: int | None = None, histories: list[list[str]] | None = None
+    ) -> list[Answer]:
+        """Answer many questions with one encoder call for all of them (``histories`` as in ``ask``)."""
+        return self.answerer.batch(questions, top_k, self.version, self._version is not None, self.has_index, histories)
+
+    def evidence(self, chunk_id: str) -> Evidence:
+        """A passage where it stands: its PDF page rendered with the passage boxed, the passages around
+        it, and its footnotes with the cited sources' support."""
+        version = self.version()
+        store = version.store
+        row = next((i for i, chunk in enumerate(store.chunks) if chunk.chunk_id == chunk_id), None)
+        if row is None:
+            raise ReportQAError(f"no passage {chunk_id!r} in the index (it may have been rebuilt)")
+        chunk = store.chunks[row]
+        entry = store.documents[chunk.doc_id]
+        before, after = neighbours(store.chunks, row)
+        image, note = page_of(chunk, entry.path, self.settings.corpus_dir, chunk.doc_id)
+        cites = version.citations().cites(chunk, row)
+        return Evidence(chunk, entry.title, entry.path, before, after, image, note, cites)
 
     def documents(self) -> list[DocumentEntry]:
         return sorted(self.store.documents.values(), key=lambda d: d.path)

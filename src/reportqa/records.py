@@ -114,6 +114,7 @@ class Answer:
     quotes: list[Quote] = field(default_factory=list)
     id: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    query: str | None = None  # what was retrieved, when a follow-up was read with its conversation
 
     def to_dict(self) -> dict:
         """The batch/JSON line of DESIGN §4."""

@@ -67,5 +67,34 @@ def answer_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+def answer_markdown(answer: Answer, heading: str = "##") -> str:
+    """An answer people can paste into a memo: the question, the answer with ``[n]`` markers, and
+    numbered references (document, section, page, the quoted text)."""
+    lines = [f"{heading} {answer.question}", ""]
+    if answer.abstained:
+        lines += [f"*{answer.text}*", "", "Nearest passages:" if answer.passages else ""]
+    else:
+        lines += [answer.text, ""]
+    quoted: dict[int, list[str]] = {}
+    for quote in answer.quotes:
+        quoted.setdefault(quote.passage_rank, []).append(" ".join(quote.text.split()))
+    cited = [p for p in answer.passages if p.rank in quoted] if quoted else answer.passages
+    if cited and not answer.abstained:
+        lines.append("References:")
+        lines.append("")
+    for passage in cited:
+        text = " … ".join(quoted.get(passage.rank, [])) or textwrap.shorten(
+            " ".join(passage.chunk.text.split()), 300, placeholder=" …"
+        )
+        lines.append(f"[{passage.rank}] {passage.citation} — “{text}”")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def conversation_markdown(answers: list[Answer], title: str = "ReportQA conversation") -> str:
+    """A whole conversation as Markdown, questions in the order they were asked."""
+    blocks = [f"# {title}", ""] + [answer_markdown(answer) for answer in answers]
+    return "\n".join(blocks)
+
+
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)

@@ -52,13 +52,16 @@ class RemoteAnswer:
 
     record: dict
     text: str
+    markdown: str = ""
     id: str | None = None
 
     def to_dict(self) -> dict:
         return {**self.record, "id": self.id}
 
 
-def ask_resident(settings: Settings, questions: list[str], top_k: int | None) -> list[RemoteAnswer] | None:
+def ask_resident(
+    settings: Settings, questions: list[str], top_k: int | None, histories: list[list[str]] | None = None
+) -> list[RemoteAnswer] | None:
     """Answers from a resident process for these settings, or None when there is none to ask.
 
     A question the resident process refuses (an empty question, a bad ``top_k``) raises the same
@@ -67,7 +70,7 @@ def ask_resident(settings: Settings, questions: list[str], top_k: int | None) ->
     path = socket_path(settings.index_dir)
     if not path.exists():
         return None
-    request = {"identity": _identity(settings), "questions": questions, "top_k": top_k}
+    request = {"identity": _identity(settings), "questions": questions, "top_k": top_k, "histories": histories}
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
             client.settimeout(CONNECT_TIMEOUT_S)
@@ -81,7 +84,7 @@ def ask_resident(settings: Settings, questions: list[str], top_k: int | None) ->
         raise ReportQAError(reply["error"])
     if reply.get("mismatch"):
         return None
-    return [RemoteAnswer(a["record"], a["text"]) for a in reply["answers"]]
+    return [RemoteAnswer(a["record"], a["text"], a.get("markdown", "")) for a in reply["answers"]]
 
 
 class RemoteQA:
@@ -90,8 +93,10 @@ class RemoteQA:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def batch(self, questions: list[str], top_k: int | None = None) -> list[RemoteAnswer]:
-        answers = ask_resident(self.settings, questions, top_k)
+    def batch(
+        self, questions: list[str], top_k: int | None = None, histories: list[list[str]] | None = None
+    ) -> list[RemoteAnswer]:
+        answers = ask_resident(self.settings, questions, top_k, histories)
         if answers is None:
             raise ReportQAError("the resident process went away during the batch; run it again")
         return answers
@@ -177,7 +182,7 @@ class ResidentServer:
 
 
 def _answer(qa, request: dict) -> dict:
-    from .render import answer_text
+    from .render import answer_markdown, answer_text
 
     if request["identity"] != _identity(qa.settings):
         return {"mismatch": True}
@@ -185,7 +190,9 @@ def _answer(qa, request: dict) -> dict:
         return {"answers": []}
     try:
         qa.follow_index()
-        answers = qa.batch(request["questions"], top_k=request["top_k"])
+        answers = qa.batch(request["questions"], top_k=request["top_k"], histories=request.get("histories"))
     except ReportQAError as e:
         return {"error": str(e)}
-    return {"answers": [{"record": a.to_dict(), "text": answer_text(a)} for a in answers]}
+    return {
+        "answers": [{"record": a.to_dict(), "text": answer_text(a), "markdown": answer_markdown(a)} for a in answers]
+    }

@@ -1,13 +1,11 @@
-"""The Gradio chat: questions in, quoted answers with their cited passages out, and the sources panel.
+"""The Gradio chat: a conversation of questions and quoted answers, the evidence viewer and the sources panel.
 
-All HTML is produced here from escaped text (``html.escape`` on every piece of document text,
-question, title and file name); nothing from a document is ever inserted as markup. Gradio is
-imported only inside ``build_app``/``serve``.
+The page's HTML comes from ``chat_html`` (escaped text only). ``WebSession`` is what the page does,
+without Gradio, so that it is tested directly; Gradio is imported only inside ``build_app``/``serve``.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import shutil
 import sys
@@ -15,107 +13,24 @@ import tempfile
 import threading
 from pathlib import Path
 
+from .chat_html import CSS, Turn, chat_html, e, evidence_html, sources_html
 from .corpus import safe_name
 from .documents import SUPPORTED_SUFFIXES, printable
 from .errors import BuildCancelled, ReportQAError
 from .pipeline import ReportQA
-from .records import Answer, Passage
-from .render import citation_html
+from .render import conversation_markdown
 from .resident import ResidentServer
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["CSS", "WebSession", "build_app", "serve"]
+
 EXAMPLES = [
+    "미국 반도체법의 보조금 규모는?",
     "챗GPT 학습에 사용된 전력량은?",
-    "미국이 네덜란드에 요청한 수출 금지 대상 장비는?",
     "How much did the United States spend on R&D in 2020?",
-    "Which AI process did the G7 leaders agree to launch within the year?",
+    "What did phi-1 score on HumanEval?",
 ]
-CSS = """
-.rq-answer {font-size: 1.05rem; line-height: 1.6; margin: 0.4rem 0 0.8rem}
-.rq-question {font-weight: 600; margin-top: 1rem}
-.rq-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.6rem 0.8rem; margin: 0.5rem 0}
-.rq-cite {font-size: 0.85rem; color: var(--body-text-color-subdued)}
-.rq-text {white-space: pre-wrap; font-size: 0.92rem; margin-top: 0.3rem}
-.rq-text mark {background: #fde68a; color: inherit}
-.rq-abstain {font-style: italic}
-.rq-error {color: #b91c1c}
-.rq-cites {font-size: 0.85rem; margin-top: 0.4rem; color: var(--body-text-color-subdued)}
-table.rq-sources {width: 100%; font-size: 0.85rem}
-"""
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _highlight(text: str, quotes: list[str]) -> str:
-    """Escaped ``text`` with every quoted sentence wrapped in ``<mark>``."""
-    spans = sorted({(text.find(q), text.find(q) + len(q)) for q in quotes if q and q in text})
-    out, cursor = [], 0
-    for start, end in spans:
-        if start < cursor:
-            continue
-        out += [_e(text[cursor:start]), "<mark>", _e(text[start:end]), "</mark>"]
-        cursor = end
-    out.append(_e(text[cursor:]))
-    return "".join(out)
-
-
-def render_passage(passage: Passage, quotes: list[str]) -> str:
-    page = f" · p. {passage.chunk.page}" if passage.chunk.page is not None else ""
-    cites = "".join(citation_html(c) for c in passage.cites)
-    return (
-        f"<div class='rq-card' id='rq-p{passage.rank}'>"
-        f"<div class='rq-cite'><b>[{passage.rank}]</b> {_e(passage.title)} · {_e(passage.chunk.section or '—')}"
-        f"{page} · score {passage.score:.2f}</div>"
-        f"<div class='rq-text'>{_highlight(passage.chunk.text, quotes)}</div>{cites}</div>"
-    )
-
-
-def render_answer(answer: Answer) -> str:
-    """One question with its answer and passage cards, as escaped HTML."""
-    parts = [f"<div class='rq-question'>Q. {_e(answer.question)}</div>"]
-    if answer.abstained:
-        parts.append(f"<div class='rq-answer rq-abstain'>{_e(answer.text)}</div>")
-        if answer.passages:
-            cards = "".join(render_passage(p, []) for p in answer.passages)
-            parts.append(f"<details><summary>Nearest passages ({len(answer.passages)})</summary>{cards}</details>")
-        return "".join(parts)
-    quoted = " ".join(
-        f"“{_e(' '.join(q.text.split()))}” <a href='#rq-p{q.passage_rank}'>[{q.passage_rank}]</a>"
-        for q in answer.quotes
-    )
-    parts.append(f"<div class='rq-answer'>{quoted}</div>")
-    by_rank: dict[int, list[str]] = {}
-    for q in answer.quotes:
-        by_rank.setdefault(q.passage_rank, []).append(q.text)
-    parts.extend(render_passage(p, by_rank.get(p.rank, [])) for p in answer.passages)
-    return "".join(parts)
-
-
-def render_sources(qa: ReportQA) -> str:
-    """The documents in the index as an escaped HTML table."""
-    if not qa.has_index():
-        return "<p>No index yet.</p>"
-    rows = "".join(
-        f"<tr><td>{_e(d.title)}<br><small>{_e(d.path)}</small></td><td>{d.pages}</td>"
-        f"<td>{len(d.chunk_ids)}</td><td>{_e(d.lang)}</td><td>{_e(d.added.replace('T', ' '))}</td></tr>"
-        for d in qa.documents()
-    )
-    cited = qa.sources()
-    in_corpus = [(r, t) for _, r, t in cited if t]
-    found = "".join(f"<li>[{_e(r.marker)}] {_e(r.label)} → {_e(t)}</li>" for r, t in in_corpus)
-    summary = (
-        f"<details><summary>Cited works in the corpus: {len(in_corpus)} of {len(cited)}</summary>"
-        f"<ul>{found}</ul></details>"
-        if cited
-        else ""
-    )
-    return (
-        "<table class='rq-sources'><tr><th>document</th><th>pages</th><th>chunks</th><th>lang</th>"
-        f"<th>added</th></tr>{rows}</table>{summary}"
-    )
 
 
 class WebSession:
@@ -131,17 +46,58 @@ class WebSession:
         self._upload_lock = threading.Lock()
         self._cancel = threading.Event()
 
-    def ask(self, question: str, top_k: int = 5, history: str = "") -> str:
-        """HTML of the new answer followed by the earlier ones."""
+    def ask(self, question: str, top_k: int, turns: list[Turn]) -> list[Turn]:
+        """The conversation with one more turn; the earlier questions are the new one's history."""
+        history = [t.question for t in turns if t.answer is not None]
         try:
             self.qa.follow_index()  # a build by another process (``reportqa add``, a replica's upload)
-            block = render_answer(self.qa.ask(question, top_k=int(top_k)))
-        except ReportQAError as e:
-            block = f"<div class='rq-error'>{_e(e)}</div>"
-        except Exception as e:  # noqa: BLE001 (the page shows one line; the log keeps the traceback)
+            turn = Turn(question, self.qa.ask(question, top_k=int(top_k), history=history))
+        except ReportQAError as err:
+            turn = Turn(question, error=str(err))
+        except Exception as err:  # noqa: BLE001 (the page shows one line; the log keeps the traceback)
             logger.exception("question failed")
-            block = f"<div class='rq-error'>the question failed: {_e(type(e).__name__)}: {_e(e)}</div>"
-        return block + (history or "")
+            turn = Turn(question, error=f"the question failed: {type(err).__name__}: {err}")
+        return [*turns, turn]
+
+    def export(self, turns: list[Turn]) -> str | None:
+        """The conversation as a Markdown file (its path), or None before the first answer."""
+        answers = [t.answer for t in turns if t.answer is not None]
+        if not answers:
+            return None
+        folder = Path(tempfile.mkdtemp(prefix="reportqa-export-"))
+        path = folder / "reportqa-conversation.md"
+        path.write_text(conversation_markdown(answers), encoding="utf-8")
+        return str(path)
+
+    def open_evidence(self, chunk_id: str) -> str:
+        """The evidence viewer's HTML for one passage."""
+        try:
+            return evidence_html(self.qa.evidence(chunk_id.strip()))
+        except ReportQAError as err:
+            return f"<div class='rq-error'>{e(err)}</div>"
+        except Exception as err:  # noqa: BLE001
+            logger.exception("evidence viewer failed")
+            return f"<div class='rq-error'>the passage could not be shown: {e(type(err).__name__)}</div>"
+
+    def sources(self) -> str:
+        """The sources panel as it is now (another process may have changed the index)."""
+        if not self.qa.has_index():
+            return "<p>No index yet.</p>"
+        self.qa.follow_index()
+        return sources_html(self.qa.documents(), self.qa.sources())
+
+    def remove(self, name: str) -> tuple[str, str]:
+        """Remove one document from the corpus and the index, as ``reportqa remove`` does."""
+        name = name.strip()
+        if not name:
+            return "<div class='rq-status'>no document chosen</div>", self.sources()
+        with self._upload_lock:
+            try:
+                report = self.qa.remove([name])
+            except ReportQAError as err:
+                return f"<div class='rq-status rq-error'>{e(err)}</div>", self.sources()
+        removed = ", ".join(report.removed) or "nothing"
+        return f"<div class='rq-status'>removed {e(removed)}</div>", self.sources()
 
     def upload(self, paths: list[str] | None) -> tuple[str, str]:
         """Add uploaded files to the corpus and index them; returns (status HTML, sources HTML)."""
@@ -150,7 +106,7 @@ class WebSession:
             path = Path(raw)
             reason = self._rejection(path)
             if reason:
-                messages.append(f"rejected {_e(path.name)}: {_e(reason)}")
+                messages.append(f"rejected {e(path.name)}: {e(reason)}")
             else:
                 accepted.append(path)
         if accepted:
@@ -163,21 +119,21 @@ class WebSession:
                     staged.append(target)
                 try:
                     report = self.qa.add(staged, progress=True, cancel=self._cancel)
-                except BuildCancelled as e:
-                    messages.append(_e(e))
-                except ReportQAError as e:
-                    messages.append(f"indexing failed: {_e(e)}")
-                except Exception as e:  # noqa: BLE001 (the page shows one line; the log keeps the traceback)
+                except BuildCancelled as err:
+                    messages.append(e(err))
+                except ReportQAError as err:
+                    messages.append(f"indexing failed: {e(err)}")
+                except Exception as err:  # noqa: BLE001 (the page shows one line; the log keeps the traceback)
                     logger.exception("upload failed")
-                    messages.append(f"indexing failed: {_e(type(e).__name__)}: {_e(e)}")
+                    messages.append(f"indexing failed: {e(type(err).__name__)}: {e(err)}")
                 else:
-                    messages += [f"indexed {_e(name)}" for name in report.added]
-                    messages += [f"skipped {_e(printable(name))}: {_e(reason)}" for name, reason in report.skipped]
-                    messages += [f"partly indexed: {_e(note)}" for _, note in report.warnings]
+                    messages += [f"indexed {e(name)}" for name in report.added]
+                    messages += [f"skipped {e(printable(name))}: {e(reason)}" for name, reason in report.skipped]
+                    messages += [f"partly indexed: {e(note)}" for _, note in report.warnings]
                     if not report.added and not report.skipped:
                         messages.append("already indexed, nothing changed")
         status = "<br>".join(messages) or "no file received"
-        return f"<div class='rq-status'>{status}</div>", render_sources(self.qa)
+        return f"<div class='rq-status'>{status}</div>", self.sources()
 
     def cancel_upload(self) -> str:
         """Stop the upload being indexed before its next document; it is undone as a failed add is."""
@@ -206,23 +162,26 @@ def build_app(qa: ReportQA, max_upload_mb: float | None = None):
     max_upload_mb = max_upload_mb or qa.settings.max_file_mb
     session = WebSession(qa, max_upload_mb)
     with gr.Blocks(title="ReportQA") as app:
-        gr.Markdown(
-            "# ReportQA\nAsk in Korean or English. Answers quote the documents verbatim; "
-            "each `[n]` points at the cited passage below it."
-        )
+        gr.Markdown("# ReportQA\nAsk in Korean or English; follow-up questions are read with the conversation.")
+        turns = gr.State([])
         with gr.Row():
             with gr.Column(scale=3):
-                question = gr.Textbox(
-                    label="Question", placeholder=EXAMPLES[0], lines=1, max_lines=3, elem_id="rq-question"
-                )
+                chat = gr.HTML(chat_html([]), elem_id="rq-chat")
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(
+                        show_label=False, placeholder=EXAMPLES[0], lines=1, max_lines=3, scale=6, elem_id="rq-question"
+                    )
+                    send = gr.Button("Send", variant="primary", scale=1, elem_id="rq-send")
                 with gr.Row():
-                    ask = gr.Button("Ask", variant="primary")
+                    new = gr.Button("New conversation", size="sm", elem_id="rq-new")
+                    export = gr.DownloadButton("Export conversation", size="sm", elem_id="rq-export")
                     top_k = gr.Slider(1, 10, value=qa.settings.top_k, step=1, label="passages (top-k)")
                 gr.Examples(EXAMPLES, inputs=question)
-                conversation = gr.HTML(elem_id="rq-conversation")
             with gr.Column(scale=2):
+                gr.Markdown("### Evidence")
+                viewer = gr.HTML("<p>Open a passage to see it in its document.</p>", elem_id="rq-viewer")
                 gr.Markdown("### Sources")
-                sources = gr.HTML(render_sources(qa), elem_id="rq-sources")
+                sources = gr.HTML(elem_id="rq-sources")
                 upload = gr.File(
                     label=f"Add .pdf / .txt / .md (≤ {max_upload_mb:g} MB)",
                     file_count="multiple",
@@ -231,15 +190,31 @@ def build_app(qa: ReportQA, max_upload_mb: float | None = None):
                 )
                 cancel = gr.Button("Cancel indexing", size="sm", elem_id="rq-cancel")
                 status = gr.HTML(elem_id="rq-status")
-        ask_inputs = [question, top_k, conversation]
-        question.submit(session.ask, inputs=ask_inputs, outputs=conversation, api_name="ask", concurrency_limit=8)
-        ask.click(session.ask, inputs=ask_inputs, outputs=conversation, api_name=False, concurrency_limit=8)
+        open_key = gr.Textbox(elem_id="rq-open-key", elem_classes=["rq-hidden"], show_label=False)
+        open_go = gr.Button("open", elem_id="rq-open-go", elem_classes=["rq-hidden"])
+        remove_key = gr.Textbox(elem_id="rq-remove-key", elem_classes=["rq-hidden"], show_label=False)
+        remove_go = gr.Button("remove", elem_id="rq-remove-go", elem_classes=["rq-hidden"])
+
+        def on_ask(text, k, history):
+            if not text or not text.strip():
+                return chat_html(history), history, text, session.export(history)
+            updated = session.ask(text, k, history)
+            return chat_html(updated), updated, "", session.export(updated)
+
+        ask_outputs = [chat, turns, question, export]
+        question.submit(on_ask, [question, top_k, turns], ask_outputs, api_name="ask", concurrency_limit=8)
+        send.click(on_ask, [question, top_k, turns], ask_outputs, api_name=False, concurrency_limit=8)
+        new.click(lambda: (chat_html([]), [], None), outputs=[chat, turns, export], api_name=False)
+        open_go.click(session.open_evidence, inputs=open_key, outputs=viewer, api_name=False, concurrency_limit=4)
+        remove_go.click(session.remove, inputs=remove_key, outputs=[status, sources], api_name=False)
 
         def on_upload(files, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (Gradio's progress idiom)
+            progress(0, desc=f"indexing {len(files or [])} file(s)")
             return session.upload(files)
 
         upload.upload(on_upload, inputs=upload, outputs=[status, sources], api_name="upload", concurrency_limit=1)
         cancel.click(session.cancel_upload, outputs=status, api_name=False, concurrency_limit=1)
+        app.load(session.sources, outputs=sources, api_name=False)  # current for every page opened
     return app
 
 

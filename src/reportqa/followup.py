@@ -1,0 +1,187 @@
+"""Follow-up questions without a language model: "What about China?" → the previous question about China.
+
+An elliptical or anaphoric question ("그럼 중국은?", "What about China?", "How many parameters does it
+have?") shares too few words with its evidence to be retrieved alone. A question is cut into its
+*units* — names (proper nouns, capitalised words, model names such as "phi-1-small"), numbers and
+other content words — with Kiwi for Korean and a word pattern for English, and read for what marks a
+follow-up: a leading conjunction (그럼, "and", "what about"), a pronoun or determiner (그것, 그,
+"it", "they"), or too few units to stand alone. Then:
+
+* **swap** — a follow-up without a predicate ("그럼 중국은?", "And on MBPP?", "And of germanium?") is
+  the previous question with its closest unit replaced: "How big are the chip subsidies in the US
+  CHIPS Act?" + "What about China?" → "How big are the chip subsidies in China?";
+* **continue** — a follow-up that asks something new ("What was it trained on?", "그럼 몇 스텝 동안
+  진행했나?") is asked with the previous question's names ("… phi-1").
+
+Any other question stands alone and is retrieved as it is, history or not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from .lexical import CONTENT_TAGS, analyse
+
+Mode = Literal["standalone", "swap", "continue"]
+
+_LEADING_EN = re.compile(
+    r"^\s*(?:and\s+|but\s+|so\s+)?(?:(?:what|how)\s+about|what\s+of|then|also)\b\s*|^\s*(?:and|but|so)\b\s*", re.I
+)
+_WORD_EN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-&+/]*[A-Za-z0-9%])?(?:'s)?")
+_PRONOUNS_EN = frozenset("it its they them their theirs this that these those he she his her him".split())
+_PRONOUNS_KO = frozenset("그것 그거 이것 이거 저것 그 이 저 그들 이들 거기 여기 그곳 이곳 그중".split())
+_DETERMINERS_KO = frozenset("그 이 저 해당".split())
+_QUESTION_KO = frozenset("무엇 뭐 얼마 어디 언제 누구 몇 어떻 어떤 어느 왜".split())
+_QUESTION_EN = frozenset("what which who whom whose when where why how".split())
+_VERBS_EN = frozenset("is are was were be been do does did has have had can could will would should may might".split())
+_FUNCTION_EN = frozenset(
+    "a an the of in on at to for from by with and or but as about than then so also into over per".split()
+)
+_PREDICATE_KO = {"VV", "VA", "XSV", "XSA", "VCP", "VV-R", "VA-R", "VV-I", "VA-I"}
+_LEADING_KO = {"MAJ", "IC"}  # 그럼, 그러면, 그리고, 또 …
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A question as it is retrieved: ``query`` is ``question`` itself unless it follows up on history."""
+
+    question: str
+    query: str
+    mode: Mode = "standalone"
+
+
+@dataclass(frozen=True)
+class _Unit:
+    text: str
+    start: int
+    end: int
+    kind: Literal["name", "number", "word"]
+
+
+def resolve(question: str, history: Sequence[str] | None = None) -> Resolved:
+    """How ``question`` is retrieved after ``history`` (earlier questions of the conversation, oldest first)."""
+    if not history:
+        return Resolved(question, question)
+    previous = resolve(history[-1], history[:-1]).query  # a follow-up of a follow-up builds on its resolution
+    now = _Reading.of(question)
+    if now.standalone:
+        return Resolved(question, question)
+    before = _Reading.of(previous)
+    if now.fragment and now.units:
+        target = _target(now, before)
+        if target is not None:
+            start, end = target
+            replacement = question[now.units[0].start : now.units[-1].end]
+            return Resolved(question, " ".join(f"{previous[:start]}{replacement}{previous[end:]}".split()), "swap")
+    names = [u.text for u in before.units if u.kind == "name"]
+    context = " ".join(names) or previous
+    return Resolved(question, f"{now.residue} {context}".strip(), "continue")
+
+
+def _target(now: _Reading, before: _Reading) -> tuple[int, int] | None:
+    """The span of the previous question that a follow-up's name or number replaces, or None.
+
+    A new name replaces the old name after the same preposition ("And on MBPP?" after "What did
+    phi-1 score on HumanEval?"), else the first name (the subject in both languages' usual word
+    order); a new number replaces the first number.
+    """
+    kinds = {u.kind for u in now.units}
+    wanted = "name" if "name" in kinds else "number" if kinds == {"number"} else None
+    candidates = [g for g in before.groups() if g[0].kind == wanted]
+    preposition = re.search(
+        r"\b(on|in|at|for|from|to|of|by|with|than)\s+(?:the\s+)?$", now.text[: now.units[0].start], re.I
+    )
+    if preposition:
+        word = preposition.group(1).lower()
+        after = [g for g in candidates if re.search(rf"\b{word}\s+(?:the\s+)?$", before.text[: g[0].start], re.I)]
+        candidates = after + [g for g in candidates if g not in after]
+    if not candidates:
+        return None
+    return candidates[0][0].start, candidates[0][-1].end
+
+
+@dataclass
+class _Reading:
+    """A question's units after any leading conjunction, and what they say about it standing alone."""
+
+    text: str
+    residue: str
+    units: list[_Unit]
+    referring: bool  # a leading conjunction, a pronoun or a determiner
+    predicate: bool  # a verb, an adjective or a question word: it asks something of its own
+
+    @classmethod
+    def of(cls, text: str) -> _Reading:
+        lead = _LEADING_EN.match(text)
+        start = lead.end() if lead and lead.end() < len(text) else 0
+        referring = start > 0
+        units: list[_Unit] = []
+        predicate = False
+        covered: list[tuple[int, int]] = []
+        for match in _WORD_EN.finditer(text, start):
+            word = match.group()
+            bare = word.removesuffix("'s")
+            lower = bare.lower()
+            covered.append(match.span())
+            if lower in _PRONOUNS_EN:
+                referring = True
+            elif lower in _QUESTION_EN or lower in _VERBS_EN:
+                predicate = True
+            elif bare[0].isdigit():
+                units.append(_Unit(bare, match.start(), match.start() + len(bare), "number"))
+            elif bare[0].isupper() or any(ch.isdigit() or ch == "-" for ch in bare):
+                units.append(_Unit(bare, match.start(), match.start() + len(bare), "name"))
+            elif lower not in _FUNCTION_EN and len(lower) > 1:
+                units.append(_Unit(bare, match.start(), match.start() + len(bare), "word"))
+        morphemes = [m for m in analyse(text) if m.start >= start and not _inside(m.start, covered)]
+        if morphemes and (
+            morphemes[0].tag in _LEADING_KO
+            or (len(morphemes) > 1 and morphemes[0].form == "그렇" and morphemes[1].form.startswith("다"))
+        ):
+            referring = True
+            skip = 1 if morphemes[0].tag in _LEADING_KO else 2
+            start = max(start, morphemes[skip - 1].end)
+            morphemes = morphemes[skip:]
+        for m in morphemes:
+            if (m.tag == "NP" and m.form in _PRONOUNS_KO) or (m.tag == "MM" and m.form in _DETERMINERS_KO):
+                referring = True
+            elif m.form in _QUESTION_KO or m.tag in _PREDICATE_KO:
+                predicate = True
+            elif m.tag == "NNP":
+                units.append(_Unit(m.form, m.start, m.end, "name"))
+            elif m.tag in {"SN", "NR"}:
+                units.append(_Unit(m.form, m.start, m.end, "number"))
+            elif m.tag in CONTENT_TAGS:
+                units.append(_Unit(m.form, m.start, m.end, "word"))
+        units.sort(key=lambda u: u.start)
+        return cls(text, text[start:].strip(), units, referring, predicate)
+
+    @property
+    def fragment(self) -> bool:
+        """A noun phrase without a predicate: "중국은?", "And on MBPP?", "What about the finetuning?"."""
+        return not self.predicate
+
+    @property
+    def standalone(self) -> bool:
+        """Referring to nothing before it and long enough to be its own question."""
+        if self.referring:
+            return False
+        return len(self.units) >= 3 or (self.predicate and len(self.units) >= 2)
+
+    def groups(self) -> list[list[_Unit]]:
+        """Units of one kind that touch or stand side by side ("US CHIPS Act", "합성 교과서") form one phrase."""
+        groups: list[list[_Unit]] = []
+        for unit in self.units:
+            last = groups[-1][-1] if groups else None
+            if last and last.kind == unit.kind and re.fullmatch(r"(?:'s)?\s?", self.text[last.end : unit.start]):
+                groups[-1].append(unit)
+            else:
+                groups.append([unit])
+        return groups
+
+
+def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)

@@ -1,0 +1,60 @@
+"""Follow-up questions are read with their conversation; standalone questions are left as they are."""
+
+import pytest
+
+from reportqa.followup import resolve
+
+
+@pytest.mark.parametrize(
+    "history, question, query",
+    [
+        (
+            ["How big are the chip subsidies in the US CHIPS Act?"],
+            "What about China?",
+            "How big are the chip subsidies in the China?",
+        ),
+        (["미국 반도체법의 보조금 규모는?"], "그럼 중국은?", "중국 반도체법의 보조금 규모는?"),
+        (["What did phi-1 score on HumanEval?"], "And on MBPP?", "What did phi-1 score on MBPP?"),
+        (
+            ["How many layers does the 1.3B phi-1 model have?"],
+            "What about phi-1-small?",
+            "How many layers does the 1.3B phi-1-small model have?",
+        ),
+        (["미국의 2020년 R&D 지출은?"], "그렇다면 2000년에는?", "미국의 2000년 R&D 지출은?"),
+    ],
+)
+def test_a_bare_name_or_number_replaces_the_previous_one(history, question, query):
+    resolved = resolve(question, history)
+    assert resolved.mode == "swap"
+    assert resolved.query == query
+    assert resolved.question == question
+
+
+def test_a_new_question_about_the_same_subject_carries_its_names():
+    resolved = resolve("What was it trained on?", ["How many parameters does phi-1 have?"])
+    assert resolved.mode == "continue"
+    assert resolved.query == "What was it trained on? phi-1"
+    assert resolve("그것의 학습 데이터는?", ["phi-1은 몇 개의 파라미터를 가지나?"]).query.endswith("phi-1")
+
+
+def test_a_follow_up_of_a_follow_up_builds_on_the_resolved_question():
+    history = ["미국 반도체법의 보조금 규모는?", "그럼 중국은?"]
+    assert resolve("그럼 일본은?", history).query == "일본 반도체법의 보조금 규모는?"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much did the United States spend on R&D in 2020?",
+        "챗GPT 학습에 사용된 전력량은?",
+        "WizardCoder의 HumanEval 점수는?",
+    ],
+)
+def test_standalone_questions_are_not_changed_by_history(question):
+    resolved = resolve(question, ["How many parameters does phi-1 have?"])
+    assert (resolved.mode, resolved.query) == ("standalone", question)
+
+
+def test_no_history_no_change():
+    assert resolve("그럼 중국은?", []).query == "그럼 중국은?"
+    assert resolve("What about China?").mode == "standalone"
