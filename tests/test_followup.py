@@ -58,3 +58,25 @@ def test_standalone_questions_are_not_changed_by_history(question):
 def test_no_history_no_change():
     assert resolve("그럼 중국은?", []).query == "그럼 중국은?"
     assert resolve("What about China?").mode == "standalone"
+
+
+def test_a_follow_up_of_plain_words_replaces_the_nearest_word_and_keeps_the_continued_reading():
+    previous = "What share of world gallium production does China hold?"
+
+    def nearest(words, candidates):  # stands for the encoder's similarity
+        assert words == "germanium"
+        return candidates.index("gallium")
+
+    resolved = resolve("And of germanium?", [previous], nearest)
+    assert resolved.mode == "swap"
+    assert resolved.query == "What share of world germanium production does China hold?"
+    assert resolved.also == "of germanium? China"
+    # without an encoder to tell the words apart, the follow-up continues the previous question
+    assert resolve("And of germanium?", [previous]).query == "of germanium? China"
+
+
+def test_the_subject_is_replaced_when_no_preposition_says_otherwise():
+    assert resolve("What about WizardCoder?", ["What HumanEval pass@1 does phi-1 reach?"]).query == (
+        "What HumanEval pass@1 does WizardCoder reach?"
+    )
+    assert resolve("그럼 일본은?", ["네덜란드에 미국이 요청한 장비는?"]).query == "네덜란드에 일본이 요청한 장비는?"

@@ -34,11 +34,15 @@ def test_sigkill_during_build_leaves_the_old_index_usable(tmp_path, encoder, mod
             stderr=subprocess.DEVNULL,
         )
 
-    # how long this build takes here, on a copy, so the kills below land inside it on any machine
-    shutil.copytree(index, tmp_path / "scratch", symlinks=True)
-    started = time.perf_counter()
-    assert start_build(tmp_path / "scratch").wait() == 0
-    whole = time.perf_counter() - started
+    # how long this build takes here, on copies, so the kills below land inside it on any machine;
+    # the shorter of two runs, so that one slow spell of a shared machine does not stretch it
+    durations = []
+    for attempt in range(2):
+        shutil.copytree(index, tmp_path / f"scratch-{attempt}", symlinks=True)
+        started = time.perf_counter()
+        assert start_build(tmp_path / f"scratch-{attempt}").wait() == 0
+        durations.append(time.perf_counter() - started)
+    whole = min(durations)
 
     # killed while importing, while embedding, and late in embedding the new PDF
     for share in (0.15, 0.45, 0.75):

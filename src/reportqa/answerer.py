@@ -14,6 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+import numpy as np
+
 from .answer import NOT_FOUND, render, select_quotes
 from .config import MAX_TOP_K, Settings
 from .documents import detect_lang
@@ -59,16 +61,21 @@ class Answerer:
         current = self._ready(version, opened, has_index)
         with one_blas_thread():  # a question's products are small; spinning BLAS threads would slow the next
             resolved = [
-                resolve(q, [clean_question(h) for h in history or ()])
+                resolve(q, [clean_question(h) for h in history or ()], self._closest)
                 for q, history in zip(cleaned, histories or [None] * len(cleaned))
             ]
             return self._answers(current, resolved, int(top_k))
 
+    def _closest(self, words: str, candidates: list[str]) -> int:
+        """The candidate nearest in meaning to ``words`` (e5, as passages: single words embed better so)."""
+        vectors = self.models.encoder.encode_passages([words, *candidates])
+        return int(np.argmax(vectors[1:] @ vectors[0]))
+
     def _answers(self, version: IndexVersion, resolved: list[Resolved], top_k: int) -> list[Answer]:
         # a follow-up that continues the conversation is also retrieved alone and the two are fused:
         # the previous question's names add its subject without drowning the new question's words
-        alone = [i for i, r in enumerate(resolved) if r.mode == "continue"]
-        cleaned = [r.query for r in resolved] + [resolved[i].question for i in alone]
+        alone = [i for i, r in enumerate(resolved) if r.also]
+        cleaned = [r.query for r in resolved] + [resolved[i].also for i in alone]
         wide = min(MAX_TOP_K, max(top_k, FUSED_DEPTH)) if alone else top_k
         started = time.perf_counter()
         aux = self.models.aux_encoder if version.store.aux_dim else None
@@ -90,7 +97,7 @@ class Answerer:
             if result.abstained or not passages:
                 answer = Answer(question, NOT_FOUND[detect_lang(question)], passages, abstained=True)
             else:
-                quotes = select_quotes(vector, passages, version.store.sentences_of)
+                quotes = select_quotes(vector, passages, version.store.sentences_of, question=turn.query)
                 answer = Answer(question, render(quotes), passages, quotes=quotes)
             answer.timings = {"retrieve_s": (retrieved - started) / len(resolved)}
             answer.query = turn.query if turn.query != turn.question else None

@@ -19,13 +19,14 @@ Any other question stands alone and is retrieved as it is, history or not.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from .lexical import CONTENT_TAGS, analyse
 
 Mode = Literal["standalone", "swap", "continue"]
+Closest = Callable[[str, list[str]], int]
 
 _LEADING_EN = re.compile(
     r"^\s*(?:and\s+|but\s+|so\s+)?(?:(?:what|how)\s+about|what\s+of|then|also)\b\s*|^\s*(?:and|but|so)\b\s*", re.I
@@ -42,6 +43,7 @@ _FUNCTION_EN = frozenset(
 )
 _PREDICATE_KO = {"VV", "VA", "XSV", "XSA", "VCP", "VV-R", "VA-R", "VV-I", "VA-I"}
 _LEADING_KO = {"MAJ", "IC"}  # 그럼, 그러면, 그리고, 또 …
+MAX_SWAP_UNITS = 3  # "And Google's PaLM 2?" swaps; a longer fragment asks something of its own
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Resolved:
     question: str
     query: str
     mode: Mode = "standalone"
+    also: str = ""  # a second reading, retrieved too and fused with ``query``
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,21 @@ class _Unit:
     kind: Literal["name", "number", "word"]
 
 
-def resolve(question: str, history: Sequence[str] | None = None) -> Resolved:
-    """How ``question`` is retrieved after ``history`` (earlier questions of the conversation, oldest first)."""
+def resolve(question: str, history: Sequence[str] | None = None, closest: Closest | None = None) -> Resolved:
+    """How ``question`` is retrieved after ``history`` (earlier questions of the conversation, oldest first).
+
+    ``closest`` (new words, candidate words → the index of the nearest candidate in meaning) lets a
+    follow-up of plain words ("And of germanium?") replace the previous question's nearest word
+    ("gallium"); without it such a follow-up continues the previous question.
+    """
     if not history:
         return Resolved(question, question)
-    previous = resolve(history[-1], history[:-1]).query  # a follow-up of a follow-up builds on its resolution
+    previous = resolve(history[-1], history[:-1], closest).query  # a follow-up of a follow-up builds on it
     now = _Reading.of(question)
     if now.standalone:
         return Resolved(question, question)
     before = _Reading.of(previous)
-    if now.fragment and now.units:
+    if now.fragment and 0 < len(now.units) <= MAX_SWAP_UNITS:
         target = _target(now, before)
         if target is not None:
             start, end = target
@@ -78,29 +86,47 @@ def resolve(question: str, history: Sequence[str] | None = None) -> Resolved:
             return Resolved(question, " ".join(f"{previous[:start]}{replacement}{previous[end:]}".split()), "swap")
     names = [u.text for u in before.units if u.kind == "name"]
     context = " ".join(names) or previous
-    return Resolved(question, f"{now.residue} {context}".strip(), "continue")
+    continued = f"{now.residue} {context}".strip()
+    words = [[u] for u in before.units if u.kind == "word"]
+    if now.fragment and 0 < len(now.units) <= MAX_SWAP_UNITS and closest is not None and words:
+        group = words[closest(" ".join(u.text for u in now.units), [" ".join(u.text for u in g) for g in words])]
+        replacement = question[now.units[0].start : now.units[-1].end]
+        swapped = " ".join(f"{previous[: group[0].start]}{replacement}{previous[group[-1].end :]}".split())
+        return Resolved(question, swapped, "swap", also=continued)
+    return Resolved(question, continued, "continue", also=question)
 
 
 def _target(now: _Reading, before: _Reading) -> tuple[int, int] | None:
     """The span of the previous question that a follow-up's name or number replaces, or None.
 
-    A new name replaces the old name after the same preposition ("And on MBPP?" after "What did
-    phi-1 score on HumanEval?"), else the first name (the subject in both languages' usual word
-    order); a new number replaces the first number.
+    A new name replaces, in this order of preference, the old name after the same preposition
+    ("And on MBPP?" after "What did phi-1 score on HumanEval?"), the subject (an English name right
+    after its auxiliary verb, "does phi-1"; a Korean name with a subject or topic particle,
+    "센스타임이"), or the first name. A new number replaces the first number.
     """
     kinds = {u.kind for u in now.units}
     wanted = "name" if "name" in kinds else "number" if kinds == {"number"} else None
     candidates = [g for g in before.groups() if g[0].kind == wanted]
+    if not candidates:
+        return None
     preposition = re.search(
         r"\b(on|in|at|for|from|to|of|by|with|than)\s+(?:the\s+)?$", now.text[: now.units[0].start], re.I
     )
     if preposition:
         word = preposition.group(1).lower()
-        after = [g for g in candidates if re.search(rf"\b{word}\s+(?:the\s+)?$", before.text[: g[0].start], re.I)]
-        candidates = after + [g for g in candidates if g not in after]
-    if not candidates:
-        return None
+        cue = re.compile(rf"\b{word}\s+(?:the\s+)?$", re.I)
+    else:
+        cue = _SUBJECT_BEFORE
+    for group in candidates:
+        if cue.search(before.text[: group[0].start]) or (
+            not preposition and _SUBJECT_AFTER.match(before.text[group[-1].end :])
+        ):
+            return group[0].start, group[-1].end
     return candidates[0][0].start, candidates[0][-1].end
+
+
+_SUBJECT_BEFORE = re.compile(rf"\b(?:{'|'.join(sorted(_VERBS_EN))})\s+(?:the\s+)?$", re.I)
+_SUBJECT_AFTER = re.compile(r"(?:이|가|은|는)(?:\s|$)")
 
 
 @dataclass

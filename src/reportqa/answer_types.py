@@ -1,0 +1,89 @@
+"""What kind of answer a question asks for, and whether a sentence holds one.
+
+"몇 개", "얼마", "how many", "what score" ask for a number, often with a unit (개, 명, 곳, 배, %,
+원, 달러, tokens, hours, layers …); "언제", "when", "what year" ask for a date. A sentence that holds a
+number with the asked unit answers such a question better than one that only talks about it:
+"phi-1 attains pass@1 accuracy 50.6% on HumanEval" rather than "phi-1 again achieves a score
+significantly higher than StarCoder, as it did on HumanEval".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NUMBER_KO = re.compile(r"몇|얼마|규모|수는|수치|비중|비율|점수|정확도|배\s*(?:늘|증가)|퍼센트|금액|액수")
+_NUMBER_EN = re.compile(
+    r"\bhow (?:many|much|large|big|long|fast|deep|wide)\b|\bwhat (?:score|share|percentage|fraction|size|number|"
+    r"amount|rate|accuracy|value)\b|\bby what factor\b|\bscore\b|\baccuracy\b",
+    re.I,
+)
+_DATE_KO = re.compile(r"언제|몇\s*년|연도|시기|날짜")
+_DATE_EN = re.compile(r"\bwhen\b|\bwhat (?:year|date|month)\b|\bwhich year\b", re.I)
+_UNITS = {
+    "개": r"개",
+    "명": r"명",
+    "곳": r"곳",
+    "배": r"배",
+    "톤": r"톤",
+    "시간": r"시간|hours?",
+    "%": r"%|퍼센트|percent",
+    "퍼센트": r"%|퍼센트|percent",
+    "원": r"원",
+    "달러": r"달러|불|\$",
+    "불": r"달러|불|\$",
+    "tokens": r"tokens?|토큰",
+    "토큰": r"tokens?|토큰",
+    "hours": r"hours?|시간",
+    "layers": r"layers?|층",
+    "층": r"layers?|층",
+    "steps": r"steps?|스텝",
+    "스텝": r"steps?|스텝",
+    "parameters": r"parameters?|매개변수|파라미터|[BM]\b|억|조",
+    "파라미터": r"parameters?|매개변수|파라미터|[BM]\b|억|조",
+    "매개변수": r"parameters?|매개변수|파라미터|[BM]\b|억|조",
+    "percent": r"%|퍼센트|percent",
+    "score": r"%",
+    "점수": r"%|점",
+    "정확도": r"%",
+    "accuracy": r"%",
+    "times": r"배|times|×|x\b",
+}
+_NUMBER = re.compile(r"\d")
+_YEAR = re.compile(r"(?:19|20)\d\d|\d{2}\.\d{1,2}\.|\d+년|\d+월")
+
+
+@dataclass(frozen=True)
+class AskedType:
+    """The kind of answer a question asks for: "number", "date" or "" (anything), and the units it names."""
+
+    kind: str = ""
+    units: tuple[str, ...] = ()
+
+
+def asked_type(question: str) -> AskedType:
+    """The kind of answer ``question`` asks for (Korean or English)."""
+    if not question:
+        return AskedType()
+    if _DATE_KO.search(question) or _DATE_EN.search(question):
+        return AskedType("date")
+    if _NUMBER_KO.search(question) or _NUMBER_EN.search(question):
+        lowered = question.lower()
+        units = tuple(unit for unit in _UNITS if re.search(rf"{re.escape(unit)}", lowered))
+        return AskedType("number", units)
+    return AskedType()
+
+
+def type_match(asked: AskedType, sentence: str) -> float:
+    """1 when ``sentence`` holds the asked kind of answer with an asked unit, 0.5 without the unit, else 0."""
+    if asked.kind == "date":
+        return 1.0 if _YEAR.search(sentence) else 0.0
+    if asked.kind != "number" or not _NUMBER.search(sentence):
+        return 0.0
+    if not asked.units:
+        return 1.0
+    for unit in asked.units:
+        # the unit right after the number, or after one word between ("770 GPU hours")
+        if re.search(rf"\d[\d.,]*\s*(?:[^\s\d]+\s+)?(?:{_UNITS[unit]})", sentence, re.I):
+            return 1.0
+    return 0.5
