@@ -121,7 +121,7 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
 def table(name: str, questions: list[EvalQuestion], ranked: list[list[str]]) -> str:
     results = {q.id: (texts, False) for q, texts in zip(questions, ranked)}
     rows = score(questions, results, k=5)
-    cells = [f"{rows[lang]['hit@1']:.2f} / {rows[lang]['hit@5']:.2f}" for lang in ("ko", "en")]
+    cells = [f"{rows[lang]['hit@1']:.3f} / {rows[lang]['hit@5']:.3f}" if lang in rows else "—" for lang in ("ko", "en")]
     return f"| {name} | " + " | ".join(cells) + " |"
 
 

@@ -246,3 +246,24 @@ def test_pdf_chunks_carry_page_numbers():
     assert any(
         s.endswith("› 2.1 Filtering of existing code datasets using a transformer-based classifier") for s in sections
     )
+
+
+def test_a_list_item_is_encoded_with_the_title_and_line_it_hangs_from(report_chunks):
+    _, chunks = report_chunks
+    item = next(c for c in chunks if c.text.startswith("- 안보와 통상이슈에 민감한 빅데이터 워킹그룹"))
+    assert item.context.startswith("AI 국제표준화회의(ISO/IEC JTC1/SC42) > ■ 2017년 출범한 AI 국제표준화회의는")
+    assert "SC42" in item.header() and "SC42" not in item.text  # encoded, never quoted
+
+
+def test_context_is_never_a_footnote_or_a_source_line(report_chunks):
+    _, chunks = report_chunks
+    assert sum(1 for c in chunks if c.context) > 10
+    for chunk in chunks:
+        for part in chunk.context.split(" > "):
+            assert not part.startswith("출처") and not part[:3].strip().isdigit(), part
+
+
+def test_a_pdf_gets_no_context_from_its_layout_lines():
+    if not PHI1_PDF.exists():
+        pytest.skip("shared phi-1 PDF not present")
+    assert all(c.context == "" for c in chunk_document(load_document(PHI1_PDF)))

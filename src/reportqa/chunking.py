@@ -10,7 +10,8 @@ for one chunk are split by langchain-text-splitters with Korean-aware separators
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from .config import Settings
 from .outline import (
@@ -36,7 +37,7 @@ SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", 
 # 3: long paragraphs cut at sentence ends before line breaks, an abstract is a section, wrapped
 # lines that start with a number are not footnotes, numbered headings up to 100 characters; 4: a
 # page's number and arXiv's margin stamp left out, a line is wrapped only where it is full width)
-RULES_VERSION = 4
+RULES_VERSION = 5  # 5: list items and chunks under a title line carry them as context
 
 
 @dataclass
@@ -59,9 +60,53 @@ def chunk_document(doc: Document, settings: Settings | None = None) -> list[Chun
     for index, page_text in enumerate(doc.pages):
         page = index + 1 if doc.paged else None
         units = _parse_units(page_text, outline, page)
+        position = {id(unit): i for i, unit in enumerate(units)}
         for start, end, unit in _pack(units, page_text, settings):
-            chunks.append(_make_chunk(doc, page_text, page, start, end, unit))
+            # a PDF's lines are its layout, not its structure: titles and parents are found in text only
+            context = "" if doc.paged else _context(units, position[id(unit)], start, page_text)
+            chunks.append(replace(_make_chunk(doc, page_text, page, start, end, unit), context=context))
     return chunks
+
+
+def _context(units: list[_Unit], index: int, start: int, text: str) -> str:
+    """What a chunk hangs from when it begins inside a list: the nearest title line above it (a short
+    line of its own, such as "AI 국제표준화회의(ISO/IEC JTC1/SC42)") and, for a chunk that begins with
+    a list item, the first line of the paragraph that item belongs to ("■ 2017년 출범한 …"). Only
+    what is encoded carries it; the chunk's text stays verbatim.
+    """
+    unit = units[index]
+    if unit.kind != "text":
+        return ""
+    section_start = unit.start
+    for before in reversed(units[:index]):
+        if before.section != unit.section:
+            break
+        section_start = before.start
+    in_list = bool(ITEM.match(text[start : unit.end].lstrip()))
+    parent = title = ""
+    for _, _, line in reversed(list(_lines(text[section_start:start]))):
+        line = line.strip()
+        if not line or FOOTNOTE_SUP.match(line) or NUMBERED.match(line) or SOURCE.match(line):
+            continue  # footnotes and source lines belong to no list
+        if in_list and not parent and not ITEM.match(line):
+            parent = line[:PARENT_CHARS]
+        if _is_title(line):
+            title = line
+            break
+    return " > ".join(dict.fromkeys(part for part in (title, parent) if part))
+
+
+def _is_title(line: str) -> bool:
+    """A short line of its own that names what follows: no bullet, not a sentence."""
+    if len(line) > TITLE_CHARS or "\t" in line:
+        return False
+    if any(p.match(line) for p in (ITEM, PARAGRAPH, FOOTNOTE_SUP, NUMBERED, SOURCE, TABLE, FIGURE)):
+        return False
+    return not re.search(r"[.!?다음함]$", line)
+
+
+PARENT_CHARS = 160  # of a list's parent line: its subject, not its whole paragraph
+TITLE_CHARS = 60
 
 
 def _lines(text: str):

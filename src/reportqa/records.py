@@ -44,10 +44,11 @@ class Chunk:
     caption: str = ""
     footnotes: tuple[str, ...] = ()
     source_note: str = ""
+    context: str = ""  # the title and parent line a list item hangs from, when they are not in the chunk
 
     def header(self) -> str:
         """Context prepended for embedding and BM25 (never shown as part of the quote)."""
-        return " > ".join(part for part in (self.section, self.caption) if part)
+        return " > ".join(part for part in (self.section, self.caption, self.context) if part)
 
     def to_dict(self) -> dict:
         data = asdict(self)

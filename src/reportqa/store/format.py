@@ -350,7 +350,7 @@ def _check_sizes(version: Path, manifest: dict) -> None:
             raise IndexCorruptError(f"index file {path.name} in {version} is {found}: run 'reportqa build --force'")
 
 
-_CHUNK_TEXT = ("chunk_id", "doc_id", "text", "section", "lang", "kind", "caption", "source_note")
+_CHUNK_TEXT = ("chunk_id", "doc_id", "text", "section", "lang", "kind", "caption", "source_note", "context")
 
 
 def _checked_chunk(data: object) -> dict:
