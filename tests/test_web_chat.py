@@ -2,6 +2,7 @@
 evidence viewer, the Markdown export, upload with progress and removal from the sources panel."""
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -126,6 +127,13 @@ def test_upload_view_the_cited_page_and_remove_the_document(chat, tmp_path):
     page.screenshot(path=str(shot), full_page=True)
     if os.environ.get("REPORTQA_UPDATE_SCREENSHOT"):
         shutil.copy(shot, ROOT / "docs" / "screenshot.png")
+
+    # the export of a PDF answer gives page numbers with its references
+    with page.expect_download(timeout=30_000) as download:
+        page.click("#rq-export")
+    exported = tmp_path / "phi1.md"
+    download.value.save_as(exported)
+    assert re.search(r"\[\d\] Textbooks Are All You Need, .*, p\. \d+ — “", exported.read_text(encoding="utf-8"))
 
     # a report passage opens as text in its section, highlighted
     _ask(page, "챗GPT 학습에 사용된 전력량은?")
