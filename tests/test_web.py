@@ -1,5 +1,6 @@
 """The web chat through Gradio's client and in a real browser (Debian chromium driven by Playwright)."""
 
+import contextlib
 import socket
 import statistics
 import time
@@ -41,16 +42,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def web(tmp_path_factory, encoder):
-    corpus = copy_corpus(tmp_path_factory.mktemp("web-corpus"))
-    qa = ReportQA(index_dir=tmp_path_factory.mktemp("web-index"), corpus_dir=corpus, encoder=encoder)
+@contextlib.contextmanager
+def served_report(tmp_path_factory, encoder, name: str):
+    """The web app on a free local port over a fresh index of the report: (ReportQA, URL)."""
+    corpus = copy_corpus(tmp_path_factory.mktemp(f"{name}-corpus"))
+    qa = ReportQA(index_dir=tmp_path_factory.mktemp(f"{name}-index"), corpus_dir=corpus, encoder=encoder)
     qa.build()
     app = build_app(qa)
     port = _free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
-    yield qa, f"http://127.0.0.1:{port}/"
-    app.close()
+    try:
+        yield qa, f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory, encoder):
+    with served_report(tmp_path_factory, encoder, "web") as served:
+        yield served
 
 
 def _add_hostile_document(qa, folder):

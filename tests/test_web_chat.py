@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PHI1_PDF, ROOT, copy_corpus
-from reportqa import ReportQA
-from reportqa.web import CSS, build_app
-from test_web import CHROMIUM, CHROMIUM_ARGS, _free_port
+from conftest import PHI1_PDF, ROOT
+from test_web import CHROMIUM, CHROMIUM_ARGS, served_report
 
 pytestmark = [
     pytest.mark.slow,
@@ -25,21 +23,14 @@ CHINA_SUBSIDY = "2조 3,000억 원"
 def chat(tmp_path_factory, encoder):
     from playwright.sync_api import sync_playwright
 
-    corpus = copy_corpus(tmp_path_factory.mktemp("chat-corpus"))
-    qa = ReportQA(index_dir=tmp_path_factory.mktemp("chat-index"), corpus_dir=corpus, encoder=encoder)
-    qa.build()
-    app = build_app(qa)
-    port = _free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
-    with sync_playwright() as p:
+    with served_report(tmp_path_factory, encoder, "chat") as (qa, url), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page = context.new_page()
-        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        page.goto(url, wait_until="domcontentloaded")
         page.wait_for_selector("#rq-question textarea", timeout=60_000)
         yield qa, page
         browser.close()
-    app.close()
 
 
 def _ask(page, question: str) -> str:

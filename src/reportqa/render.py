@@ -71,6 +71,8 @@ def answer_markdown(answer: Answer, heading: str = "##") -> str:
     """An answer people can paste into a memo: the question, the answer with ``[n]`` markers, and
     numbered references (document, section, page, the quoted text)."""
     lines = [f"{heading} {answer.question}", ""]
+    if answer.query:
+        lines += [f"*searched as: {answer.query}*", ""]
     if answer.abstained:
         lines += [f"*{answer.text}*", "", "Nearest passages:" if answer.passages else ""]
     else:
