@@ -131,10 +131,16 @@ class Indexer:
         store = self._previous(force)
         report, seen = BuildReport(), {}
         added: list[tuple[Embedded, DocumentEntry, dict | None]] = []
-        with RUNNERS[self.settings.build_runner](self.models, self.settings, progress) as runner:
-            for item in runner.embedded(
-                self._new_files(store, seen, report), self.read_document, lambda: _stop_if(cancel)
-            ):
+        files = list(self._new_files(store, seen, report))
+        with (
+            RUNNERS[self.settings.build_runner](self.models, self.settings, progress) as runner,
+            _documents_bar(len(files), progress) as bar,
+        ):
+            chunks_made = 0
+            for item in runner.embedded(files, self.read_document, lambda: _stop_if(cancel)):
+                chunks_made += len(item.chunks or ())
+                bar.set_postfix(chunks=chunks_made, refresh=False)
+                bar.update(1)
                 if item.error is not None:
                     logger.info("skipped %s", item.error)  # the report carries it to every front end
                     report.skipped.append((item.name, str(item.error)))
@@ -266,6 +272,14 @@ def _copy_in(paths: list[str | Path], corpus: Path, change: CorpusChange, replac
             continue
         change.write(source, target)
     return refused
+
+
+def _documents_bar(total: int, progress: bool):
+    """Documents done of those to index, with the chunks made so far and the time to go (tqdm; the web
+    page shows it through Gradio's progress)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="documents", unit="doc", disable=not progress or total == 0, leave=False)
 
 
 def _stop_if(cancel: threading.Event | None) -> None:
