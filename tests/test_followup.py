@@ -80,3 +80,10 @@ def test_the_subject_is_replaced_when_no_preposition_says_otherwise():
         "What HumanEval pass@1 does WizardCoder reach?"
     )
     assert resolve("그럼 일본은?", ["네덜란드에 미국이 요청한 장비는?"]).query == "네덜란드에 일본이 요청한 장비는?"
+
+
+def test_a_chain_of_follow_ups_keeps_its_subject_and_a_long_conversation_is_bounded():
+    history = ["미국 반도체법의 보조금 규모는?"] + ["그럼 중국은?", "그럼 한국은?"] * 5
+    assert resolve("그럼 일본은?", history).query == "일본 반도체법의 보조금 규모는?"
+    endless = ["미국 반도체법의 보조금 규모는?", "그럼 중국은?"] * 5000  # no recursion, only the last questions read
+    assert resolve("그럼 일본은?", endless).mode == "swap"

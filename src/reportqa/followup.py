@@ -43,6 +43,7 @@ _FUNCTION_EN = frozenset(
 )
 _PREDICATE_KO = {"VV", "VA", "XSV", "XSA", "VCP", "VV-R", "VA-R", "VV-I", "VA-I"}
 _LEADING_KO = {"MAJ", "IC"}  # 그럼, 그러면, 그리고, 또 …
+MAX_HISTORY = 20  # earlier questions of a conversation that are read
 MAX_SWAP_UNITS = 3  # "And Google's PaLM 2?" swaps; a longer fragment asks something of its own
 
 
@@ -73,7 +74,16 @@ def resolve(question: str, history: Sequence[str] | None = None, closest: Closes
     """
     if not history:
         return Resolved(question, question)
-    previous = resolve(history[-1], history[:-1], closest).query  # a follow-up of a follow-up builds on it
+    # a follow-up of a follow-up builds on its resolution, oldest first; a long conversation is read
+    # from its last MAX_HISTORY questions, which bounds the work per question
+    previous = history[-MAX_HISTORY:][0]
+    for earlier in history[-MAX_HISTORY:][1:]:
+        previous = _resolve_after(earlier, previous, closest).query
+    return _resolve_after(question, previous, closest)
+
+
+def _resolve_after(question: str, previous: str, closest: Closest | None) -> Resolved:
+    """``question`` read after the (already resolved) ``previous`` question."""
     now = _Reading.of(question)
     if now.standalone:
         return Resolved(question, question)
@@ -81,19 +91,21 @@ def resolve(question: str, history: Sequence[str] | None = None, closest: Closes
     if now.fragment and 0 < len(now.units) <= MAX_SWAP_UNITS:
         target = _target(now, before)
         if target is not None:
-            start, end = target
-            replacement = question[now.units[0].start : now.units[-1].end]
-            return Resolved(question, " ".join(f"{previous[:start]}{replacement}{previous[end:]}".split()), "swap")
+            return Resolved(question, _replaced(previous, target, now), "swap")
     names = [u.text for u in before.units if u.kind == "name"]
     context = " ".join(names) or previous
     continued = f"{now.residue} {context}".strip()
     words = [[u] for u in before.units if u.kind == "word"]
     if now.fragment and 0 < len(now.units) <= MAX_SWAP_UNITS and closest is not None and words:
         group = words[closest(" ".join(u.text for u in now.units), [" ".join(u.text for u in g) for g in words])]
-        replacement = question[now.units[0].start : now.units[-1].end]
-        swapped = " ".join(f"{previous[: group[0].start]}{replacement}{previous[group[-1].end :]}".split())
-        return Resolved(question, swapped, "swap", also=continued)
+        return Resolved(question, _replaced(previous, (group[0].start, group[-1].end), now), "swap", also=continued)
     return Resolved(question, continued, "continue", also=question)
+
+
+def _replaced(previous: str, span: tuple[int, int], now: _Reading) -> str:
+    """``previous`` with ``span`` replaced by the follow-up's own words (from its first unit to its last)."""
+    replacement = now.text[now.units[0].start : now.units[-1].end]
+    return " ".join(f"{previous[: span[0]]}{replacement}{previous[span[1] :]}".split())
 
 
 def _target(now: _Reading, before: _Reading) -> tuple[int, int] | None:
