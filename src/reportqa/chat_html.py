@@ -8,13 +8,12 @@ inside cards pass only an escaped data attribute to the page's hidden inputs.
 from __future__ import annotations
 
 import base64
-import html
-import re
 from dataclasses import dataclass
 
 from .evidence import Evidence
 from .records import Answer, Chunk, DocumentEntry, Passage, Reference
 from .render import answer_markdown, citation_html, citation_state
+from .render import escaped as e
 
 CSS = """
 #rq-chat {min-height: 18rem}
@@ -61,10 +60,6 @@ class Turn:
     question: str
     answer: Answer | None = None
     error: str = ""
-
-
-def e(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def readable(text: str, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
@@ -128,8 +123,6 @@ def passage_card(passage: Passage, quotes: list[str], turn: int) -> str:
 def answer_html(answer: Answer, turn: int) -> str:
     """The assistant's side of a turn: the answer with [n] links, copy button and collapsible cards."""
     searched = f"<div class='rq-searched'>searched as: {e(answer.query)}</div>" if answer.query else ""
-    markdown = e(answer_markdown(answer))
-    copy = f"<span class='rq-actions'><button data-md='{markdown}' onclick=\"{COPY_JS}\">Copy</button></span>"
     if answer.abstained:
         cards = "".join(passage_card(p, [], turn) for p in answer.passages)
         nearest = f"<details><summary>Nearest passages ({len(answer.passages)})</summary>{cards}</details>"
@@ -142,6 +135,8 @@ def answer_html(answer: Answer, turn: int) -> str:
     for q in answer.quotes:
         by_rank.setdefault(q.passage_rank, []).append(q.text)
     cards = "".join(passage_card(p, by_rank.get(p.rank, []), turn) for p in answer.passages)
+    markdown = e(answer_markdown(answer))
+    copy = f"<span class='rq-actions'><button data-md='{markdown}' onclick=\"{COPY_JS}\">Copy</button></span>"
     return (
         f"{searched}<div class='rq-answer'>{quoted}</div>{copy}"
         f"<details open><summary>Passages ({len(answer.passages)})</summary>{cards}</details>"
@@ -197,7 +192,7 @@ def _context(chunk: Chunk, paged: bool) -> str:
 
 def _claim(chunk: Chunk, citation) -> str:
     """A footnote's claim (the passage's sentence that carries its marker) beside what the source says."""
-    claim = _sentence_with_marker(chunk.text, citation.marker) or chunk.text
+    claim = citation.claim or chunk.text
     state = citation_state(citation)
     if state == "supported":
         page = f", p. {citation.support.page}" if citation.support.page is not None else ""
@@ -211,16 +206,6 @@ def _claim(chunk: Chunk, citation) -> str:
         f"<div class='rq-cites'>[{e(citation.marker)}] {e(citation.reference.label)}</div>"
         f"<div class='rq-claim'><div><b>claim</b><br>{e(claim)}</div><div><b>source</b> {source}</div></div>"
     )
-
-
-_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _sentence_with_marker(text: str, marker: str) -> str:
-    for sentence in re.split(r"(?<=[.!?다])\s+|\n+", text):
-        if marker.translate(_SUPERSCRIPT) in sentence or f"[{marker}]" in sentence:
-            return sentence.strip()
-    return ""
 
 
 def sources_html(documents: list[DocumentEntry], cited: list[tuple[str, Reference, str | None]]) -> str:

@@ -202,8 +202,8 @@ class CitationIndex:
                 continue
             target = resolve(reference, self.titles, chunk.doc_id)
             support = agreement = None
+            claim_text, claim = self._claim(chunk, row, marker)
             if target is not None:
-                claim_text, claim = self._claim(chunk, row, marker)
                 note = self._footnote_vector(chunk.doc_id, marker)
                 if note is not None:  # the footnote often states what the sentence only alludes to
                     claim = (claim + note) / np.linalg.norm(claim + note)
@@ -228,6 +228,7 @@ class CitationIndex:
                     self.titles.get(target) if target else None,
                     support,
                     agreement,
+                    claim_text,
                 )
             )
         return tuple(out)

@@ -33,6 +33,15 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks (an index file or a PDF need not fit in memory twice)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def detect_lang(text: str) -> str:
     """``"ko"`` when Hangul makes up a fair share of the letters, else ``"en"``."""
     hangul = len(_HANGUL.findall(text))

@@ -10,13 +10,13 @@ For a text document, the passage inside its section with the passages before and
 from __future__ import annotations
 
 import difflib
-import hashlib
 import io
 import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from .documents import sha256_file
 from .records import Chunk, Citation
 
 RENDER_WIDTH_PX = 1000  # wide enough to read a two-column paper's footnotes
@@ -90,11 +90,7 @@ def neighbours(chunks: list[Chunk], index: int, n: int = NEIGHBOURS) -> tuple[tu
 
 def file_matches(path: Path, doc_id: str) -> bool:
     """Whether ``path`` still holds the bytes that were indexed (its id is their SHA-256)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest() == doc_id
+    return sha256_file(path) == doc_id
 
 
 def render_page(pdf: Path, page: int, passage: str, width_px: int = RENDER_WIDTH_PX) -> PageImage:

@@ -214,6 +214,7 @@ class Citation:
     support: Support | None
 
     agreement: str | None = None
+    claim: str = ""  # the citing passage's sentence that carries the marker (for showing claim beside source)
 
     def to_dict(self) -> dict:
         return {

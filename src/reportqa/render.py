@@ -43,16 +43,17 @@ def citation_text(citation: Citation) -> str:
 
 def citation_html(citation: Citation) -> str:
     """The same as escaped HTML; the support passage folded under its summary."""
-    head = f"cites [{_e(citation.marker)}] {_e(citation.reference.label)}"
+    head = f"cites [{escaped(citation.marker)}] {escaped(citation.reference.label)}"
     state = citation_state(citation)
     if state == "not in corpus":
         return f"<div class='rq-cites'>{head} — not in the corpus</div>"
     if state == "no support":
-        return f"<div class='rq-cites'>{head} — in the corpus ({_e(citation.doc)}); no supporting passage found</div>"
-    agreement = f" · numbers {_e(citation.agreement)}" if citation.agreement else ""
+        where = escaped(citation.doc)
+        return f"<div class='rq-cites'>{head} — in the corpus ({where}); no supporting passage found</div>"
+    agreement = f" · numbers {escaped(citation.agreement)}" if citation.agreement else ""
     return (
-        f"<details class='rq-cites'><summary>{head} — in the corpus: {_e(citation.doc_title)}{_page(citation)}"
-        f"{agreement}</summary><div class='rq-text'>{_e(citation.support.text)}</div></details>"
+        f"<details class='rq-cites'><summary>{head} — in the corpus: {escaped(citation.doc_title)}{_page(citation)}"
+        f"{agreement}</summary><div class='rq-text'>{escaped(citation.support.text)}</div></details>"
     )
 
 
@@ -98,5 +99,6 @@ def conversation_markdown(answers: list[Answer], title: str = "ReportQA conversa
     return "\n".join(blocks)
 
 
-def _e(text: object) -> str:
+def escaped(text: object) -> str:
+    """``text`` safe inside HTML elements and quoted attributes."""
     return html.escape(str(text), quote=True)

@@ -45,6 +45,7 @@ class WebSession:
         self.max_upload_bytes = int((max_upload_mb or qa.settings.max_file_mb) * 1e6)
         self._upload_lock = threading.Lock()
         self._cancel = threading.Event()
+        self._exports: Path | None = None  # one folder for the session's Markdown exports
 
     def ask(self, question: str, top_k: int, turns: list[Turn]) -> list[Turn]:
         """The conversation with one more turn; the earlier questions are the new one's history."""
@@ -64,10 +65,13 @@ class WebSession:
         answers = [t.answer for t in turns if t.answer is not None]
         if not answers:
             return None
-        folder = Path(tempfile.mkdtemp(prefix="reportqa-export-"))
-        path = folder / "reportqa-conversation.md"
-        path.write_text(conversation_markdown(answers), encoding="utf-8")
-        return str(path)
+        if self._exports is None:
+            self._exports = Path(tempfile.mkdtemp(prefix="reportqa-export-"))
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=self._exports, prefix="reportqa-conversation-", suffix=".md", delete=False
+        ) as handle:
+            handle.write(conversation_markdown(answers))
+        return handle.name
 
     def open_evidence(self, chunk_id: str) -> str:
         """The evidence viewer's HTML for one passage."""

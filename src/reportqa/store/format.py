@@ -9,7 +9,6 @@ checked on every open, checksums by ``verify``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..documents import sha256_file
 from ..errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
 from ..records import Chunk, DocumentEntry
 from .data import ARRAYS, Features, IndexData
@@ -281,11 +281,7 @@ def file_checksums(version: Path) -> dict[str, dict]:
     sums = {}
     for path in sorted(version.iterdir()):
         if path.is_file() and path.name != "manifest.json":
-            digest = hashlib.sha256()
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            sums[path.name] = {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+            sums[path.name] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
     return sums
 
 
