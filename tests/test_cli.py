@@ -2,6 +2,7 @@
 
 import csv
 import json
+import logging
 import subprocess
 import sys
 
@@ -143,13 +144,34 @@ def test_damaged_index_is_reported_and_build_force_recovers(tmp_path, capsys, en
     copy_corpus(corpus)
     dirs = ["--corpus", str(corpus), "--index", str(index)]
     assert main(["build", "-q", *dirs]) == 0
-    faiss_file = next(index.glob("v-*/vectors.faiss"))
+    faiss_file = next(index.glob("v-*/vectors.npy"))
     faiss_file.write_bytes(faiss_file.read_bytes()[:1000])
     capsys.readouterr()
     assert main(["ask", "미국의 R&D 지출은?", *dirs]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "damaged" in err and "reportqa build --force" in err
     assert main(["build", "--force", "-q", *dirs]) == 0
+    assert main(["ask", "미국의 R&D 지출은?", "--json", *dirs]) == 0
+    assert json.loads(capsys.readouterr().out)["passages"]
+
+
+def test_an_index_in_an_older_format_is_rebuilt_by_the_next_build(tmp_path, capsys, caplog, encoder):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    copy_corpus(corpus)
+    dirs = ["--corpus", str(corpus), "--index", str(index)]
+    assert main(["build", "-q", *dirs]) == 0
+    manifest_file = index / "current" / "manifest.json"
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    manifest_file.write_text(json.dumps({**manifest, "format_version": 5}), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["ask", "미국의 R&D 지출은?", *dirs]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "index format 5" in err and "reportqa build --force" in err
+    caplog.handler.setLevel(logging.WARNING)  # the CLI set its handlers to its own level above
+    with caplog.at_level(logging.WARNING, logger="reportqa"):
+        assert main(["build", *dirs]) == 0
+    assert "older format: indexing every document again" in caplog.text
+    capsys.readouterr()
     assert main(["ask", "미국의 R&D 지출은?", "--json", *dirs]) == 0
     assert json.loads(capsys.readouterr().out)["passages"]
 
@@ -194,14 +216,14 @@ def test_hostile_corpus_and_batch_end_in_exit_3_with_one_line_per_bad_item(tmp_p
     assert err[:2] == ["skipped line 2: JSON nested too deeply", "skipped line 3: not UTF-8 text"]
 
     assert main(["check", *dirs]) == 0
-    faiss_file = index / "current" / "vectors.faiss"
+    faiss_file = index / "current" / "vectors.npy"
     data = bytearray(faiss_file.read_bytes())
     data[-100] ^= 0x01
     faiss_file.write_bytes(bytes(data))
     capsys.readouterr()
     assert main(["fsck", *dirs]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("damaged: vectors.faiss: ") and err[1].startswith("error: 1 damaged file(s)")
+    assert err[0].startswith("damaged: vectors.npy: ") and err[1].startswith("error: 1 damaged file(s)")
     (index / "current" / "manifest.json").write_text('["a", "list"]', encoding="utf-8")
     assert main(["ask", "3 nm chips?", *dirs]) == 1
     err = capsys.readouterr().err

@@ -41,10 +41,10 @@ def test_save_load_round_trip(tmp_path):
     store, vectors = _store()
     store.save(tmp_path)
     loaded = IndexStore.load(tmp_path, model="m", chunker={"chunk_size": 1})
-    assert loaded.chunks == store.chunks
+    assert list(loaded.chunks) == store.chunks and loaded.chunks[-1] == store.chunks[-1]
     assert np.allclose(loaded.vectors, vectors)
     assert loaded.documents["d1"].short_title == "T"
-    assert loaded.features.tokens == store.features.tokens
+    assert list(loaded.features.tokens) == store.features.tokens
     assert np.array_equal(loaded.features.sentences, store.features.sentences)
     assert np.allclose(loaded.features.aux_sentence_vectors, store.features.aux_sentence_vectors)
     assert [(a, b) for a, b, _ in loaded.sentences_of(2)] == [(0, 4), (5, 6)]
@@ -128,13 +128,13 @@ def test_other_model_is_refused_with_the_fix(tmp_path):
         IndexStore.load(tmp_path, model="m", chunker={"chunk_size": 2})
 
 
-@pytest.mark.parametrize("damage", ["truncate_faiss", "drop_chunks"])
+@pytest.mark.parametrize("damage", ["truncate_vectors", "drop_chunks"])
 def test_damaged_index_is_detected(tmp_path, damage):
     store, _ = _store()
     version = store.save(tmp_path)
-    if damage == "truncate_faiss":
-        data = (version / "vectors.faiss").read_bytes()
-        (version / "vectors.faiss").write_bytes(data[: len(data) // 2])
+    if damage == "truncate_vectors":
+        data = (version / "vectors.npy").read_bytes()
+        (version / "vectors.npy").write_bytes(data[: len(data) // 2])
     else:
         (version / "chunks.jsonl").unlink()
     with pytest.raises(IndexCorruptError, match="build --force"):
@@ -192,15 +192,15 @@ def test_a_file_of_the_wrong_size_is_caught_on_open_and_a_flipped_byte_by_verify
     store, _ = _store()
     version = store.save(tmp_path)
     assert verify(tmp_path) == (version, [])
-    faiss_file = version / "vectors.faiss"
-    data = bytearray(faiss_file.read_bytes())
+    vectors_file = version / "vectors.npy"
+    data = bytearray(vectors_file.read_bytes())
     data[-20] ^= 0xFF  # inside a vector: the index still opens
-    faiss_file.write_bytes(bytes(data))
+    vectors_file.write_bytes(bytes(data))
     IndexStore.load(tmp_path)
     _, problems = verify(tmp_path)
-    assert len(problems) == 1 and problems[0].startswith("vectors.faiss: ")
-    faiss_file.write_bytes(bytes(data) + b"\0")
-    with pytest.raises(IndexCorruptError, match=r"vectors.faiss .* is damaged \(.* bytes, not .*\).*build --force"):
+    assert len(problems) == 1 and problems[0].startswith("vectors.npy: ")
+    vectors_file.write_bytes(bytes(data) + b"\0")
+    with pytest.raises(IndexCorruptError, match=r"vectors.npy .* is damaged \(.* bytes, not .*\).*build --force"):
         IndexStore.load(tmp_path)
 
 
@@ -213,3 +213,58 @@ def test_verify_refuses_an_index_without_checksums(tmp_path):
     IndexStore.load(tmp_path)  # an older index still opens
     with pytest.raises(IndexCorruptError, match="no checksums"):
         verify(tmp_path)
+
+
+def test_opening_parses_no_chunk_and_an_opened_index_outlives_its_version(tmp_path, monkeypatch):
+    """Rows are read when asked for: a million-chunk index opens without parsing a million lines, and
+    the files stay mapped, so a reader whose version a newer build deleted still reads its rows."""
+    store, vectors = _store(5)
+    store.save(tmp_path)
+    parsed = []
+    original = Chunk.from_dict
+    monkeypatch.setattr(Chunk, "from_dict", classmethod(lambda cls, d: parsed.append(d) or original(d)))
+    loaded = IndexStore.load(tmp_path)
+    assert parsed == [] and isinstance(loaded.vectors, np.memmap)
+    assert loaded.chunks[3].text == "text 3" and len(parsed) == 1
+    assert loaded.languages().tolist() == ["en"] * 5 and loaded.rows_of_documents()["d1"].tolist() == [0, 1, 2, 3, 4]
+    assert loaded.row_of("d1-c4") == 4 and loaded.row_of("nowhere") is None
+    assert SearchIndex(loaded).lexical().scores(["3"]).argmax() == 3
+    newer, _ = _store(2, doc="d2", seed=1)
+    newer.save(tmp_path)  # deletes the version ``loaded`` came from
+    assert loaded.chunks[4].text == "text 4" and list(loaded.features.tokens)[4] == ["text", "4"]
+    assert np.array_equal(np.asarray(loaded.vectors), vectors)
+
+
+def test_a_damaged_row_of_the_right_length_is_one_clear_error_when_read(tmp_path):
+    store, _ = _store()
+    version = store.save(tmp_path)
+    data = (version / "chunks.jsonl").read_bytes()
+    _rewrite(version, "chunks.jsonl", data.replace(b'"lang": "en"', b'"lang": 4242', 1))
+    loaded = IndexStore.load(tmp_path)
+    with pytest.raises(IndexCorruptError, match=r"chunks.jsonl .* line 1 .*build --force"):
+        loaded.chunks[0]
+    assert loaded.chunks[1].text == "text 1"
+
+
+def test_an_index_opened_from_disk_can_be_edited_and_saved_again(tmp_path):
+    store, _ = _store(3)
+    store.save(tmp_path)
+    loaded = IndexStore.load(tmp_path)
+    other, _ = _store(2, doc="d2", seed=1)
+    loaded.add_document(other.documents["d2"], other.chunks, other.features)
+    loaded.remove_document("d1")
+    loaded.save(tmp_path)
+    again = IndexStore.load(tmp_path)
+    assert [c.chunk_id for c in again.chunks] == ["d2-c0", "d2-c1"]
+    assert np.array_equal(np.asarray(again.vectors), other.vectors)
+    assert again.documents_by_row().tolist() == [0, 0] and list(again.features.tokens) == other.features.tokens
+
+
+def test_an_index_in_an_older_format_is_refused_with_the_fix(tmp_path):
+    store, _ = _store()
+    version = store.save(tmp_path)
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format_version"] = 5
+    (version / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="index format 5 is not .*build --force"):
+        IndexStore.load(tmp_path)

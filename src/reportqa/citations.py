@@ -176,10 +176,7 @@ class CitationIndex:
             doc_id: {marker: Reference(**ref) for marker, ref in data.get("footnotes", {}).items()}
             for doc_id, data in store.extras.get("citations", {}).items()
         }
-        rows_by_doc: dict[str, list[int]] = {}
-        for row, chunk in enumerate(store.chunks):
-            rows_by_doc.setdefault(chunk.doc_id, []).append(row)
-        self.rows_by_doc = {doc_id: np.array(rows) for doc_id, rows in rows_by_doc.items()}
+        self.rows_by_doc = {doc_id: rows for doc_id, rows in store.rows_of_documents().items() if len(rows)}
         self._numbers: dict[int, set[str]] = {}
 
     def references(self, doc_id: str) -> list[tuple[Reference, str | None]]:

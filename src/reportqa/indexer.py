@@ -22,7 +22,7 @@ from .errors import BuildCancelled, DocumentError, ReportQAError
 from .models import Models
 from .records import BuildReport, Chunk, Document, DocumentEntry
 from .runners import RUNNERS, Embedded
-from .store import BuildLock, IndexStore, read_manifest
+from .store import FORMAT_VERSION, BuildLock, IndexStore, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,11 @@ class Indexer:
 
     def _previous(self, force: bool) -> IndexStore | None:
         """The index to update, or None to build one from nothing."""
-        if force or read_manifest(self.settings.index_dir) is None:
+        manifest = read_manifest(self.settings.index_dir)
+        if force or manifest is None:
+            return None
+        if manifest.get("format_version") != FORMAT_VERSION:
+            logger.warning("the index was written in an older format: indexing every document again")
             return None
         store = self.load()
         if store.chunking_rules != RULES_VERSION:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -98,16 +100,51 @@ def _english_stem(word: str) -> str:
     return word
 
 
-class LexicalIndex:
-    """A bm25s index over pre-tokenised chunks; row i is chunk i of the store."""
+_SAVED = {  # bm25s's files, named for the index version folder they are written into
+    "data_name": "bm25-data.npy",
+    "indices_name": "bm25-indices.npy",
+    "indptr_name": "bm25-indptr.npy",
+    "vocab_name": "bm25-vocab.json",
+    "params_name": "bm25-params.json",
+    "nnoc_name": "bm25-nnoc.npy",
+}
 
-    def __init__(self, tokens: list[list[str]]):
+
+class LexicalIndex:
+    """A bm25s index over pre-tokenised chunks; row i is chunk i of the store.
+
+    Saved with the index and memory-mapped when opened: a question reads only its own words'
+    postings, so a million chunks open in the time it takes to read the vocabulary.
+    """
+
+    def __init__(self, tokens: Iterable[list[str]] | None = None, size: int | None = None, bm25=None):
+        if bm25 is not None:
+            self.size, self._bm25 = int(size or 0), bm25
+            return
         import bm25s
 
+        tokens = list(tokens or [])
         self.size = len(tokens)
         self._bm25 = bm25s.BM25()
         # bm25s needs at least one token per document and one document
         self._bm25.index([t or ["\u2205"] for t in tokens] or [["\u2205"]], show_progress=False)
+
+    def save(self, folder: Path) -> None:
+        self._bm25.save(str(folder), show_progress=False, **_SAVED)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> LexicalIndex:
+        """The index ``save`` wrote into ``folder``, its postings memory-mapped."""
+        import bm25s
+
+        bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False, **_SAVED)
+        if int(bm25.scores["num_docs"]) != max(size, 1):
+            raise ValueError(f"BM25 holds {bm25.scores['num_docs']} rows for {size} chunks")
+        return cls(size=size, bm25=bm25)
+
+    def vocabulary(self) -> list[str]:
+        """Every token of the indexed chunks."""
+        return list(self._bm25.vocab_dict)
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query (zeros when no query token is known)."""

@@ -156,7 +156,7 @@ class ReportQA:
         it, and its footnotes with the cited sources' support."""
         version = self.version()
         store = version.store
-        row = next((i for i, chunk in enumerate(store.chunks) if chunk.chunk_id == chunk_id), None)
+        row = store.row_of(chunk_id)
         if row is None:
             raise ReportQAError(f"no passage {chunk_id!r} in the index (it may have been rebuilt)")
         chunk = store.chunks[row]

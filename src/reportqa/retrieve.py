@@ -131,7 +131,7 @@ class IndexVersion:
     def translator(self, encoder: Encoder) -> TermTranslator:
         """English → Korean term expansion over this index's vocabulary, embedded by ``encoder``."""
         if self._translator is None:
-            self._translator = TermTranslator([t for tokens in self.store.features.tokens for t in tokens], encoder)
+            self._translator = TermTranslator(self.search.lexical().vocabulary(), encoder)
         return self._translator
 
     def citations(self) -> CitationIndex:

@@ -5,6 +5,7 @@ written to disk, in ``format``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,7 +14,7 @@ from ..machine import return_free_memory
 from ..records import Chunk, DocumentEntry
 
 VECTORS = ("vectors", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")
-ARRAYS = ("sentences", "sentence_vectors", "aux_vectors", "aux_sentence_vectors")  # saved as .npy files
+ARRAYS = ("sentences", *VECTORS)  # saved as .npy files, memory-mapped when opened
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Features:
     """
 
     vectors: np.ndarray
-    tokens: list[list[str]]
+    tokens: Sequence[list[str]]  # a list, or the rows of the index file read on demand
     sentences: np.ndarray
     sentence_vectors: np.ndarray
     aux_vectors: np.ndarray
@@ -92,12 +93,15 @@ class IndexData:
     aux_model: str = ""
     aux_dim: int = 0
     chunking_rules: int = 1  # chunking.RULES_VERSION when the chunks were made
-    chunks: list[Chunk] = field(default_factory=list)
+    chunks: Sequence[Chunk] = field(default_factory=list)  # a list, or ``JsonLines`` of the index file
     features: Features | None = None
     documents: dict[str, DocumentEntry] = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
     flat: object = field(default=None, repr=False)
     ann: dict = field(default_factory=dict, repr=False)
+    lexical: object = field(default=None, repr=False)  # the BM25 index read from disk
+    row_languages: np.ndarray | None = field(default=None, repr=False)
+    row_documents: np.ndarray | None = field(default=None, repr=False)  # positions in ``documents``
 
     def __post_init__(self) -> None:
         if self.features is None:
@@ -106,6 +110,36 @@ class IndexData:
     @property
     def vectors(self) -> np.ndarray:
         return self.features.vectors
+
+    # --- per-row facts, read from disk with the index (parsing a million chunks for them would not do)
+    def languages(self) -> np.ndarray:
+        """The language code of every chunk, by row."""
+        if self.row_languages is None:
+            self.row_languages = np.array([c.lang for c in self.chunks], dtype="U8")
+        return self.row_languages
+
+    def documents_by_row(self) -> np.ndarray:
+        """Each chunk's document as its position in ``documents``."""
+        if self.row_documents is None:
+            position = {doc_id: i for i, doc_id in enumerate(self.documents)}
+            self.row_documents = np.array([position[c.doc_id] for c in self.chunks], dtype=np.int32)
+        return self.row_documents
+
+    def rows_of_documents(self) -> dict[str, np.ndarray]:
+        """doc_id → its chunks' rows, in order."""
+        by_row = self.documents_by_row()
+        order = np.argsort(by_row, kind="stable")
+        bounds = np.searchsorted(by_row[order], np.arange(len(self.documents) + 1))
+        return {doc_id: order[bounds[i] : bounds[i + 1]] for i, doc_id in enumerate(self.documents)}
+
+    def row_of(self, chunk_id: str) -> int | None:
+        """The row of a chunk, from the documents' chunk lists (no chunk is parsed)."""
+        rows = self.rows_of_documents()
+        for doc_id, entry in self.documents.items():
+            if chunk_id in entry.chunk_ids:
+                position = entry.chunk_ids.index(chunk_id)
+                return int(rows[doc_id][position]) if position < len(rows[doc_id]) else None
+        return None
 
     # --- editing -------------------------------------------------------------------------
     def add_document(self, entry: DocumentEntry, chunks: list[Chunk], features: Features) -> None:
@@ -123,6 +157,7 @@ class IndexData:
             if len(chunks) != len(features.vectors) or len(chunks) != len(features.tokens):
                 raise ValueError("one vector and one token list per chunk")
         self.remove_documents([entry.doc_id for entry, _, _ in added])
+        self._edited()
         for entry, chunks, _ in added:
             entry.chunk_ids = [c.chunk_id for c in chunks]
             self.documents[entry.doc_id] = entry
@@ -130,7 +165,6 @@ class IndexData:
         parts = [self.features, *(features for _, _, features in added)]
         added.clear()
         self.features = Features.join(parts)
-        self.flat, self.ann = None, {}
 
     def remove_document(self, doc_id: str) -> None:
         self.remove_documents([doc_id])
@@ -140,13 +174,23 @@ class IndexData:
         gone = {doc_id for doc_id in doc_ids if doc_id in self.documents}
         if not gone:
             return
-        keep = np.array([c.doc_id not in gone for c in self.chunks], dtype=bool)
+        positions = [i for i, doc_id in enumerate(self.documents) if doc_id in gone]
+        keep = ~np.isin(self.documents_by_row(), positions)
+        self._edited()
         self.chunks = [c for c, k in zip(self.chunks, keep) if k]
         self.features = self.features.select(keep)
         for doc_id in gone:
             del self.documents[doc_id]
             self.extras.get("citations", {}).pop(doc_id, None)
-        self.flat, self.ann = None, {}
+
+    def _edited(self) -> None:
+        """Rows are about to change: chunks become a plain list and what was read for the old rows goes."""
+        if not isinstance(self.chunks, list):
+            self.chunks = list(self.chunks)
+        if not isinstance(self.features.tokens, list):
+            self.features.tokens = list(self.features.tokens)
+        self.flat, self.ann, self.lexical = None, {}, None
+        self.row_languages = self.row_documents = None
 
     def sentences_of(self, row: int) -> list[tuple[int, int, np.ndarray]]:
         """(start, end, e5 vector) of each indexed sentence of chunk ``row``."""

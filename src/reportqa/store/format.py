@@ -1,5 +1,10 @@
-"""The index on disk: a manifest, FAISS vectors, JSON lines of chunks and tokens and ``.npy`` arrays per
-version directory, switched in atomically through a ``current`` symlink, one writer at a time.
+"""The index on disk: a manifest, ``.npy`` arrays, JSON lines of chunks and tokens, BM25's postings and
+(for large indexes) FAISS IVF indexes per version directory, switched in atomically through a
+``current`` symlink, one writer at a time.
+
+Opening reads no row: vectors, postings and IVF lists are memory-mapped and chunks are parsed when a
+question reaches them (``lines.JsonLines``), so opening a million chunks costs what opening a
+thousand does, and the memory a server holds is what its questions touch.
 
 Each save writes a complete new version directory and then atomically repoints the ``current``
 symlink at it, so a reader (or a crash) only ever sees a whole index. Vectors are normalised, so
@@ -22,12 +27,15 @@ import numpy as np
 
 from ..documents import sha256_file
 from ..errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
+from ..lexical import LexicalIndex
 from ..records import Chunk, DocumentEntry
 from .data import ARRAYS, Features, IndexData
+from .lines import JsonLines, write_lines
 from .search import ANN_LISTS, ANN_PROBES, SearchIndex
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 CURRENT = "current"
+ROW_ARRAYS = ("chunk_offsets", "token_offsets", "languages", "documents_by_row")  # saved as .npy files, read whole
 
 
 @dataclass
@@ -64,22 +72,24 @@ class IndexStore(IndexData):
         index_dir.mkdir(parents=True, exist_ok=True)
         version = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
         _remove_leftovers(index_dir, keep={version.name})
-        self.flat = search.faiss_index()  # kept, with the IVF indexes below, for the searches that follow
-        faiss.write_index(self.flat, str(version / "vectors.faiss"))
-        with open(version / "vectors.faiss", "rb+") as f:
-            os.fsync(f.fileno())
-        _write(version / "chunks.jsonl", (json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in self.chunks))
+        offsets = {
+            "chunk_offsets": write_lines(version / "chunks.jsonl", self.chunks, Chunk.to_dict),
+            "token_offsets": write_lines(version / "tokens.jsonl", self.features.tokens, list),
+            "languages": self.languages(),
+            "documents_by_row": self.documents_by_row(),
+        }
         _write(
             version / "documents.json",
             json.dumps([asdict(d) for d in self.documents.values()], ensure_ascii=False, indent=1),
         )
         _write(version / "extras.json", json.dumps(self.extras, ensure_ascii=False))
-        _write(version / "tokens.jsonl", (json.dumps(t, ensure_ascii=False) + "\n" for t in self.features.tokens))
-        for name in ARRAYS:
+        for name, array in [*((name, getattr(self.features, name)) for name in ARRAYS), *offsets.items()]:
             with open(version / f"{name}.npy", "wb") as f:
-                np.save(f, getattr(self.features, name))
+                np.save(f, array)
                 f.flush()
                 os.fsync(f.fileno())
+        self.lexical = search.lexical()  # kept, with the IVF indexes below, for the searches that follow
+        self.lexical.save(version)
         if ann_above is not None and len(self.chunks) > ann_above:
             for name in ANN_LISTS:
                 if getattr(self.features, name).shape[1]:
@@ -147,49 +157,48 @@ class IndexStore(IndexData):
                 "run 'reportqa build --force'"
             )
         try:
-            chunks = [
-                Chunk.from_dict(_checked_chunk(json.loads(line)))
-                for line in (version / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-                if line
-            ]
             documents = {
                 d["doc_id"]: DocumentEntry(**_checked_entry(d))
                 for d in json.loads((version / "documents.json").read_text(encoding="utf-8"))
             }
             extras = json.loads((version / "extras.json").read_text(encoding="utf-8"))
-            tokens = [
-                _checked_tokens(json.loads(line))
-                for line in (version / "tokens.jsonl").read_text(encoding="utf-8").splitlines()
-                if line
-            ]
-            arrays = {name: _checked_array(np.load(version / f"{name}.npy"), name) for name in ARRAYS}
-            index = faiss.read_index(str(version / "vectors.faiss"))
+            if not isinstance(extras, dict):
+                raise ValueError("extras.json is not an object")
+            arrays = {name: _checked_array(np.load(version / f"{name}.npy", mmap_mode="r"), name) for name in ARRAYS}
+            rows = {name: np.load(version / f"{name}.npy") for name in ROW_ARRAYS}
+            chunks = JsonLines(version / "chunks.jsonl", rows["chunk_offsets"], _chunk)
+            tokens = JsonLines(version / "tokens.jsonl", rows["token_offsets"], _checked_tokens)
+            lexical = LexicalIndex.load(version, len(chunks))
             ann = {
-                name: faiss.read_index(str(path))
+                name: faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
                 for name in ANN_LISTS
                 if (path := version / f"ann-{name}.faiss").exists()
             }
-            if not isinstance(extras, dict):
-                raise ValueError("extras.json is not an object")
         except Exception as e:  # noqa: BLE001 (any parse failure of a damaged file: one message, one fix)
             raise IndexCorruptError(
                 f"index in {version} is damaged ({type(e).__name__}: {str(e)[:80]}): run 'reportqa build --force'"
             ) from e
+        n = len(chunks)
+        by_row = rows["documents_by_row"]
         consistent = (
-            index.ntotal == len(chunks) == len(tokens) == len(arrays["aux_vectors"])
-            and index.d == manifest["dim"]
+            n == len(tokens) == len(arrays["vectors"]) == len(arrays["aux_vectors"])
+            and rows["languages"].shape == by_row.shape == (n,)
+            and rows["languages"].dtype.kind == "U"
+            and by_row.dtype == np.int32
+            and np.array_equal(
+                np.bincount(by_row, minlength=len(documents)) if n and by_row.min() >= 0 else np.zeros(len(documents)),
+                [len(d.chunk_ids) for d in documents.values()],
+            )
+            and arrays["vectors"].shape[1] == arrays["sentence_vectors"].shape[1] == manifest["dim"]
             and len(arrays["sentences"]) == len(arrays["sentence_vectors"]) == len(arrays["aux_sentence_vectors"])
             and arrays["aux_vectors"].shape[1] == arrays["aux_sentence_vectors"].shape[1] == manifest.get("aux_dim", 0)
-            and arrays["sentence_vectors"].shape[1] == manifest["dim"]
-            and all(0 <= row < len(chunks) for row in arrays["sentences"][:, 0][[0, -1]] if len(arrays["sentences"]))
-            and all(chunk.doc_id in documents for chunk in chunks)
+            and all(0 <= row < n for row in arrays["sentences"][:, 0][[0, -1]] if len(arrays["sentences"]))
         )
         if not consistent:
             raise IndexCorruptError(
-                f"index in {version} has {index.ntotal} vectors for {len(chunks)} chunks, or arrays that do not "
+                f"index in {version} has {len(arrays['vectors'])} vectors for {n} chunks, or arrays that do not "
                 "match them: run 'reportqa build --force'"
             )
-        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
         store = cls(
             model=manifest["model"],
             dim=manifest["dim"],
@@ -198,11 +207,13 @@ class IndexStore(IndexData):
             aux_model=manifest.get("aux_model", ""),
             aux_dim=manifest.get("aux_dim", 0),
             chunks=chunks,
-            features=Features(vectors=vectors, tokens=tokens, **arrays),
+            features=Features(tokens=tokens, **arrays),
             documents=documents,
             extras=extras,
+            lexical=lexical,
+            row_languages=rows["languages"],
+            row_documents=by_row,
         )
-        store.flat = index
         for name, ann_index in ann.items():
             faiss.extract_index_ivf(ann_index).nprobe = ANN_PROBES
             store.ann[name] = ann_index
@@ -362,6 +373,10 @@ def _checked_chunk(data: object) -> dict:
     if not isinstance(footnotes, list) or not all(isinstance(f, str) for f in footnotes):
         raise ValueError("a chunk's footnotes are not a list of text")
     return data
+
+
+def _chunk(data: object) -> Chunk:
+    return Chunk.from_dict(_checked_chunk(data))
 
 
 def _checked_entry(data: object) -> dict:

@@ -35,8 +35,7 @@ class SearchIndex:
 
     def __init__(self, data: IndexData):
         self.data = data
-        self._lexical: LexicalIndex | None = None
-        self._languages: np.ndarray | None = None
+        self._lexical: LexicalIndex | None = data.lexical
         self._spans: np.ndarray | None = None
         self._flat = data.flat
         self._ann = dict(data.ann)
@@ -49,9 +48,7 @@ class SearchIndex:
 
     def chunk_languages(self) -> np.ndarray:
         """The language code of every chunk, by row (kept for per-question language offsets)."""
-        if self._languages is None:
-            self._languages = np.array([c.lang for c in self.data.chunks])
-        return self._languages
+        return self.data.languages()
 
     def sentence_spans(self) -> np.ndarray:
         """``spans[r]:spans[r + 1]`` are the sentence indices of chunk row ``r`` (rows are sorted)."""
@@ -81,13 +78,13 @@ class SearchIndex:
         ]
 
     def faiss_index(self):
-        """FAISS inner-product index over the chunk vectors (the one read from disk, when there is one)."""
+        """FAISS inner-product index over the chunk vectors."""
         if self._flat is None:
             import faiss
 
             index = faiss.IndexFlatIP(self.data.dim)
             if len(self.data.vectors):
-                index.add(self.data.vectors)
+                index.add(np.ascontiguousarray(self.data.vectors, dtype=np.float32))
             self._flat = index
         return self._flat
 
