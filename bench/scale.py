@@ -50,7 +50,7 @@ from reportqa.store import IndexStore  # noqa: E402
 
 HEADER = (
     "| index | chunks | sentences | build s | chunks/s | build RSS MB | disk MB | open s | open + first ask s "
-    "| p50 ms | p95 ms | query RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| p50 ms (first pass) | p95 ms (first pass) | query RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -84,11 +84,14 @@ def query_run(index: str, corpus: str, shared: str, probes: str = "") -> dict:
     texts = questions(Path(shared))
     qa.ask(texts[0])  # loads the models, the term vectors and the citation links
     first = time.perf_counter() - started
-    timings = []
-    for text in texts:
-        t = time.perf_counter()
-        qa.ask(text)
-        timings.append((time.perf_counter() - t) * 1000)
+    passes = []
+    for _ in range(2):  # the first pass reads the rows it needs from disk; the second, from the page cache
+        timings = []
+        for text in texts:
+            t = time.perf_counter()
+            qa.ask(text)
+            timings.append((time.perf_counter() - t) * 1000)
+        passes.append(timings)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the exact scoring below
     recall = {}
     if len(qa.store.chunks) > qa.settings.ann_above:  # the candidate search's top 10 against scoring every chunk
@@ -111,27 +114,41 @@ def query_run(index: str, corpus: str, shared: str, probes: str = "") -> dict:
             t = time.perf_counter()
             found = top10(qa.settings)
             per_question = (time.perf_counter() - t) * 1000 / len(texts)
+
+            def texts_of(rows):
+                return {qa.store.chunks[row].text for row in rows}
+
             recall[str(nprobe or "default")] = {
                 "recall@10": statistics.mean(len(a & b) / len(a) for a, b in zip(exact, found)),
+                # a synthetic corpus repeats each pool sentence in many chunks: the same text under
+                # another row (its own noise, nearly its score) is the same answer to a reader
+                "text_recall@10": statistics.mean(
+                    len(texts_of(a) & texts_of(b)) / len(texts_of(a)) for a, b in zip(exact, found)
+                ),
                 "ms_per_question": per_question,
             }
-    return {
+    result = {
         "recall": recall,
         "chunks": len(qa.store.chunks),
         "sentences": int(len(qa.store.features.sentences)),
         "open_s": opened,
         "open_and_first_s": first,
-        "p50": statistics.median(timings),
-        "p95": percentile(timings, 0.95),
+        "p50": statistics.median(passes[1]),
+        "p95": percentile(passes[1], 0.95),
+        "first_pass_p50": statistics.median(passes[0]),
+        "first_pass_p95": percentile(passes[0], 0.95),
         "rss_mb": rss,
     }
+    (Path(index).parent / "queries.json").write_text(json.dumps(result, indent=1))
+    return result
 
 
 def table_row(label: str, q: dict, build_cells: str, disk: float) -> str:
     """One row of ``HEADER``: ``build_cells`` are the build s, chunks/s and build RSS columns."""
     return (
         f"| {label} | {q['chunks']:,} | {q['sentences']:,} | {build_cells} | {disk:,.0f} | {q['open_s']:.2f} | "
-        f"{q['open_and_first_s']:.1f} | {q['p50']:.1f} | {q['p95']:.1f} | {q['rss_mb']:,.0f} |"
+        f"{q['open_and_first_s']:.1f} | {q['p50']:.1f} ({q['first_pass_p50']:.1f}) | "
+        f"{q['p95']:.1f} ({q['first_pass_p95']:.1f}) | {q['rss_mb']:,.0f} |"
     )
 
 
@@ -141,7 +158,10 @@ def recall_lines(q: dict, shared: Path) -> str:
         f"{len(questions(shared))} questions:"
     ]
     for probes, r in q["recall"].items():
-        lines.append(f"  nprobe {probes}: recall@10 {r['recall@10']:.3f}, {r['ms_per_question']:.1f} ms per question")
+        lines.append(
+            f"  nprobe {probes}: recall@10 {r['recall@10']:.3f} (by text {r.get('text_recall@10', 0):.3f}), "
+            f"{r['ms_per_question']:.1f} ms per question"
+        )
     return "\n".join(lines)
 
 

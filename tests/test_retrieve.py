@@ -137,3 +137,12 @@ def test_prepared_queries_are_the_questions_own_vectors_and_terms(small_corpus, 
     assert np.allclose(vectors, qa.aux_encoder.encode_queries(korean), atol=1e-5)
     assert prepared == retriever.lexical_queries(korean)
     assert all(q.language == "ko" and q.tokens and not q.expansion for q in prepared)
+
+
+def test_bm25_standardised_for_some_rows_is_the_whole_lists_standardisation_at_those_rows():
+    rng = np.random.default_rng(3)
+    rows = np.array([0, 5, 17, 99])
+    for matched in (10, 60, 100):  # fewer than the z-score window, more, and every chunk
+        lexical = np.zeros(100, np.float32)
+        lexical[rng.choice(100, matched, replace=False)] = rng.random(matched).astype(np.float32) + 0.1
+        assert np.allclose(lexical_term(lexical, 0.7, rows), lexical_term(lexical, 0.7)[rows], atol=1e-5)

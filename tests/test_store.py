@@ -233,6 +233,11 @@ def test_opening_parses_no_chunk_and_an_opened_index_outlives_its_version(tmp_pa
     newer.save(tmp_path)  # deletes the version ``loaded`` came from
     assert loaded.chunks[4].text == "text 4" and list(loaded.features.tokens)[4] == ["text", "4"]
     assert np.array_equal(np.asarray(loaded.vectors), vectors)
+    rows = np.array([4, 0, 1, 2, 3, 3])  # runs of consecutive rows are one read each, in the order given
+    assert np.array_equal(loaded.take("vectors", rows), vectors[rows])
+    assert np.array_equal(loaded.take("aux_sentence_vectors", [9]), store.features.aux_sentence_vectors[[9]])
+    with pytest.raises(IndexError):
+        loaded.take("vectors", [5])
 
 
 def test_a_damaged_row_of_the_right_length_is_one_clear_error_when_read(tmp_path):

@@ -34,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="re-embed every document")
     add = sub.add_parser("add", parents=[common], help="copy files into the corpus and index them")
     add.add_argument("files", nargs="+")
+    for command in (build, add):
+        command.add_argument(
+            "--ray",
+            metavar="ADDRESS",
+            help="embed the new documents on a Ray cluster: 'auto' (the running one), 'local' (start one "
+            "here) or its address (default: $REPORTQA_RAY, else this machine)",
+        )
     add.add_argument("--replace", action="store_true", help="overwrite a different corpus file of the same name")
     remove = sub.add_parser("remove", parents=[common], help="delete documents from the corpus and the index")
     remove.add_argument("documents", nargs="+", help="corpus file name or sha256 prefix (see 'reportqa list')")
@@ -131,7 +138,9 @@ def entry() -> None:
 def _settings(args):
     from .config import Settings
 
-    return Settings.from_env(index_dir=args.index, corpus_dir=args.corpus, model=args.model)
+    return Settings.from_env(
+        index_dir=args.index, corpus_dir=args.corpus, model=args.model, ray=getattr(args, "ray", None)
+    )
 
 
 def _qa(args):

@@ -28,6 +28,8 @@ _DESCRIPTIONS = {
     "embeds on a GPU, else one for Kiwi alone; 0: none, they run on threads beside e5)",
     "build_runner": "how a build lays out its work: 'overlapped' (reading, e5, USE and Kiwi side by side, the "
     "default) or 'serial' (one step after the other: the reference, same index bytes)",
+    "ray": "build on a Ray cluster: 'auto' joins the running one, 'local' starts one in this process, or the "
+    "cluster's address (empty: build on this machine)",
     "max_file_mb": "documents larger than this are skipped with a reason",
     "max_chunks_per_document": "a document that would make more chunks than this (about 14 MB of text at the "
     "default chunk size) is skipped with a reason: one file should not hold a build for half an hour",
@@ -68,6 +70,7 @@ class Settings:
     batch_size: int = 16
     build_processes: int = -1
     build_runner: str = "overlapped"
+    ray: str = ""
     max_file_mb: float = 30.0
     max_chunks_per_document: int = 20_000
     fetch_deadline_s: float = 120.0

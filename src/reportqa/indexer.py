@@ -12,16 +12,16 @@ import threading
 import time
 from pathlib import Path
 
-from .chunking import RULES_VERSION, chunk_document
+from .chunking import RULES_VERSION
 from .citations import document_citations
 from .config import Settings
 from .corpus import CorpusChange, recover, safe_name
-from .documents import SUPPORTED_SUFFIXES, corpus_files, load_document, printable, read_bounded, scan_corpus
+from .documents import SUPPORTED_SUFFIXES, corpus_files, printable, read_bounded, scan_corpus
 from .documents import sha256_bytes as sha256
 from .errors import BuildCancelled, DocumentError, ReportQAError
 from .models import Models
 from .records import BuildReport, Chunk, Document, DocumentEntry
-from .runners import RUNNERS, Embedded
+from .runners import RUNNERS, Embedded, read_new_file
 from .store import FORMAT_VERSION, BuildLock, IndexStore, read_manifest
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class Indexer:
         added: list[tuple[Embedded, DocumentEntry, dict | None]] = []
         files = list(self._new_files(store, seen, report))
         with (
-            RUNNERS[self.settings.build_runner](self.models, self.settings, progress) as runner,
+            self._runner()(self.models, self.settings, progress) as runner,
             _documents_bar(len(files), progress) as bar,
         ):
             chunks_made = 0
@@ -158,6 +158,14 @@ class Indexer:
         report.chunks = len(store.chunks)
         report.seconds = time.perf_counter() - started
         return report, store
+
+    def _runner(self) -> type:
+        """Where the new files are read and embedded: on a Ray cluster when one is named, else here."""
+        if self.settings.ray:
+            from .distributed import RayRunner
+
+            return RayRunner
+        return RUNNERS[self.settings.build_runner]
 
     def _previous(self, force: bool) -> IndexStore | None:
         """The index to update, or None to build one from nothing."""
@@ -199,16 +207,7 @@ class Indexer:
 
     def read_document(self, name: str, doc_id: str, path: Path, data: bytes) -> tuple[Document, list[Chunk]]:
         """A new file's document and chunks; ``DocumentError`` for one that cannot be indexed."""
-        ceiling = self.settings.max_chunks_per_document
-        document = load_document(path, data=data)
-        if len(document.text) > ceiling * self.settings.chunk_max:  # more than the ceiling's chunks can hold
-            raise DocumentError(f"{printable(name)}: {_too_many(ceiling, f'{len(document.text):,} characters')}")
-        chunks = chunk_document(document, self.settings)
-        if not chunks:
-            raise DocumentError(f"{printable(name)}: no text to index")
-        if len(chunks) > ceiling:
-            raise DocumentError(f"{printable(name)}: {_too_many(ceiling, f'{len(chunks):,} chunks')}")
-        return document, chunks
+        return read_new_file(self.settings, name, doc_id, path, data)
 
     def _fresh_store(self) -> IndexStore:
         encoder, aux = self.models.encoder, self.models.aux_encoder
@@ -289,10 +288,3 @@ def _documents_bar(total: int, progress: bool):
 def _stop_if(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise BuildCancelled("indexing cancelled: the corpus and the index are as they were")
-
-
-def _too_many(ceiling: int, size: str) -> str:
-    return (
-        f"{size} is more than the {ceiling:,}-chunk ceiling for one document "
-        "(split the file, or raise REPORTQA_MAX_CHUNKS_PER_DOCUMENT)"
-    )

@@ -123,11 +123,15 @@ class LexicalIndex:
             return
         import bm25s
 
-        tokens = list(tokens or [])
-        self.size = len(tokens)
-        self._bm25 = bm25s.BM25()
         # bm25s needs at least one token per document and one document
-        self._bm25.index([t or ["\u2205"] for t in tokens] or [["\u2205"]], show_progress=False)
+        documents = [t or ["\u2205"] for t in tokens or []] or [["\u2205"]]
+        self.size = len(tokens or [])
+        # the vocabulary numbered in sorted order, not in the order of a set's iteration (which changes with
+        # each process's hash seed): the same chunks give the same saved files
+        vocabulary = {token: i for i, token in enumerate(sorted({t for document in documents for t in document}))}
+        ids = [[vocabulary[t] for t in document] for document in documents]
+        self._bm25 = bm25s.BM25()
+        self._bm25.index((ids, vocabulary), show_progress=False)
 
     def save(self, folder: Path) -> None:
         self._bm25.save(str(folder), show_progress=False, **_SAVED)

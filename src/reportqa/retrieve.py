@@ -31,7 +31,7 @@ from .records import Passage
 from .store import IndexStore, SearchIndex
 
 Z_TOP = 50
-ANN_CANDIDATES = 100  # per list and question in large indexes: twice the z-score window
+ANN_CANDIDATES = 200  # per list and question in large indexes: four times the z-score window (recall@10 0.95)
 
 
 @dataclass(frozen=True)
@@ -57,16 +57,22 @@ def zscore_top(scores: np.ndarray, k: int = Z_TOP) -> np.ndarray:
     """Standardise by the mean and spread of the ``k`` best scores."""
     if not len(scores):
         return scores
-    k = min(k, len(scores))
-    # partitioning only the scores above the floor: BM25's zeros and the −inf of chunks outside the
-    # candidates are most of a large index, and np.partition slows down ~10× on that many equal values
     floor = scores.min()
-    above = scores[scores > floor]
+    mean, spread = _top_stats(scores[scores > floor], floor, min(k, len(scores)))
+    return (scores - mean) / spread
+
+
+def _top_stats(above: np.ndarray, floor: float, k: int) -> tuple[float, float]:
+    """Mean and spread (+1e-6) of the ``k`` best scores, given those above the floor (the rest equal it).
+
+    Partitioning only the scores above the floor: BM25's zeros are most of a large index, and
+    np.partition slows down ~10× on that many equal values.
+    """
     if len(above) >= k:
         head = np.partition(above, -k)[-k:]
     else:
-        head = np.concatenate([above, np.full(k - len(above), floor, dtype=scores.dtype)])
-    return (scores - head.mean()) / (head.std() + 1e-6)
+        head = np.concatenate([above, np.full(k - len(above), floor, dtype=above.dtype)])
+    return head.mean(), head.std() + 1e-6
 
 
 def best_of_chunk_and_sentences(
@@ -90,14 +96,26 @@ def lexical_coverage(query_tokens: list[str], chunk_tokens: list[str]) -> float:
 def bm25_with_coverage(search: SearchIndex, query_tokens: list[str]) -> tuple[np.ndarray, float]:
     """BM25 scores of every chunk, and the share of the question's tokens its best chunk holds."""
     lexical = search.lexical().scores(query_tokens)
-    if not lexical.any():
+    best = int(np.argmax(lexical)) if len(lexical) else 0
+    if not len(lexical) or lexical[best] <= 0:
         return lexical, 0.0
-    return lexical, lexical_coverage(query_tokens, search.data.features.tokens[int(np.argmax(lexical))])
+    return lexical, lexical_coverage(query_tokens, search.data.features.tokens[best])
 
 
-def lexical_term(lexical: np.ndarray, coverage: float) -> np.ndarray:
-    """BM25 as it enters the fusion: standardised, and weighted by how much of the question it covers."""
-    return coverage * zscore_top(lexical)
+def lexical_term(
+    lexical: np.ndarray, coverage: float, rows: np.ndarray | None = None, matched: np.ndarray | None = None
+) -> np.ndarray:
+    """BM25 as it enters the fusion: standardised, and weighted by how much of the question it covers;
+    for ``rows`` alone when given (the standardisation is still the whole list's). ``matched``: the
+    rows with a score above zero, when known."""
+    if rows is None:
+        return coverage * zscore_top(lexical)
+    if matched is None:
+        matched = np.flatnonzero(lexical)  # BM25 scores are never negative: the rest are the zero floor
+    if len(matched) == len(lexical):
+        return coverage * zscore_top(lexical)[rows]
+    mean, spread = _top_stats(lexical[matched], 0.0, min(Z_TOP, len(lexical)))
+    return coverage * (lexical[rows] - mean) / spread
 
 
 def fuse(dense: np.ndarray, aux: np.ndarray | None, lexical: np.ndarray, aux_weight: float) -> np.ndarray:
@@ -198,15 +216,27 @@ class Retriever:
         results = []
         for i, lexical_query in enumerate(prepared.lexical):
             language = lexical_query.language
-            lexical_z, lists = self._lexical_scores(lexical_query, chunk_langs)
+            lists = self._lexical_lists(lexical_query)
             aux_query = aux_queries[i] if aux_queries is not None else None
-            if self._large:
-                dense_i, aux_i = self._dense_for_candidates(candidates[i], lists, query_vectors[i], aux_query)
+            if self._large:  # scored on the candidate rows alone; every other chunk is out of the running
+                rows = self._candidate_rows(candidates[i], lists)
+                dense_i, aux_i = self._dense_for_rows(rows, query_vectors[i], aux_query)
+                langs = chunk_langs[rows]
             else:
+                rows, langs = None, chunk_langs
                 dense_i, aux_i = dense[i], (aux[i] if aux is not None else None)
-            dense_i = dense_i + self.settings.cross_language_offset * (chunk_langs != language)
+            (scores, coverage, matched), *expanded = lists
+            lexical_z = lexical_term(scores, coverage, rows, matched)
+            if expanded:
+                # the corpus's Korean terms for an English question's words, for the passages in the
+                # other language only: in its own language the added terms match nothing and would
+                # shrink the share of the question that a passage covers
+                ((more_scores, more_coverage, more_matched),) = expanded
+                expanded_z = lexical_term(more_scores, more_coverage, rows, more_matched)
+                lexical_z = np.where(langs != language, expanded_z, lexical_z)
+            dense_i = dense_i + self.settings.cross_language_offset * (langs != language)
             fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight)
-            results.append(self._retrieval(fused, aux_i, top_k))
+            results.append(self._retrieval(fused, aux_i, top_k, rows))
         return results
 
     def _exact(self, query_vectors: np.ndarray, aux_queries: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -230,34 +260,29 @@ class Retriever:
             candidates = [np.union1d(a, b) for a, b in zip(candidates, aux_candidates)]
         return candidates
 
-    def _lexical_scores(self, query: LexicalQuery, chunk_langs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """BM25 as it enters the fusion, and the raw BM25 score lists (whose best rows join the candidates)."""
-        lexical, coverage = bm25_with_coverage(self.search, query.tokens)
-        lexical_z = lexical_term(lexical, coverage)
-        lists = [lexical]
+    def _lexical_lists(self, query: LexicalQuery) -> list[tuple[np.ndarray, float, np.ndarray | None]]:
+        """(BM25 scores of every chunk, their coverage, the matched rows in a large index): for the
+        question, then with its expansion."""
+        lists = [bm25_with_coverage(self.search, query.tokens)]
         if query.expansion:
-            # the corpus's Korean terms for an English question's words, for the passages in the
-            # other language only: in its own language the added terms match nothing and would
-            # shrink the share of the question that a passage covers
-            expanded, expanded_coverage = bm25_with_coverage(self.search, query.tokens + query.expansion)
-            other = chunk_langs != query.language
-            lexical_z = np.where(other, lexical_term(expanded, expanded_coverage), lexical_z)
-            lists.append(expanded)
-        return lexical_z, lists
+            lists.append(bm25_with_coverage(self.search, query.tokens + query.expansion))
+        return [(scores, coverage, np.flatnonzero(scores) if self._large else None) for scores, coverage in lists]
 
-    def _dense_for_candidates(
-        self, rows: np.ndarray, lists: list[np.ndarray], query_vector: np.ndarray, aux_query: np.ndarray | None
+    def _candidate_rows(self, rows: np.ndarray, lists: list[tuple]) -> np.ndarray:
+        """The approximate indexes' candidates and the best rows of each BM25 list, sorted."""
+        for scores, _, matched in lists:  # the matched rows are a few of a large index: partition those
+            if len(matched) > ANN_CANDIDATES:
+                matched = matched[np.argpartition(-scores[matched], ANN_CANDIDATES - 1)[:ANN_CANDIDATES]]
+            rows = np.union1d(rows, matched)
+        return rows
+
+    def _dense_for_rows(
+        self, rows: np.ndarray, query_vector: np.ndarray, aux_query: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Dense scores computed exactly for the candidate rows and BM25's best; −inf elsewhere."""
-        features = self.store.features
-        head = min(ANN_CANDIDATES, len(lists[0]))
-        for scores in lists:
-            rows = np.union1d(rows, np.argpartition(-scores, head - 1)[:head])
-        dense = self._dense_rows(rows, query_vector, features.vectors, features.sentence_vectors)
+        """Dense scores (e5, and the second encoder's or None) of ``rows`` alone, computed exactly."""
+        dense = self._dense_rows(rows, query_vector, "vectors", "sentence_vectors")
         aux = (
-            self._dense_rows(rows, aux_query, features.aux_vectors, features.aux_sentence_vectors)
-            if aux_query is not None
-            else None
+            self._dense_rows(rows, aux_query, "aux_vectors", "aux_sentence_vectors") if aux_query is not None else None
         )
         return dense, aux
 
@@ -301,35 +326,37 @@ class Retriever:
         rows = self.store.features.sentences[:, 0] if len(sentence_vectors) else np.zeros(0, np.int64)
         return best_of_chunk_and_sentences(queries @ chunk_vectors.T, queries @ sentence_vectors.T, rows)
 
-    def _dense_rows(
-        self, rows: np.ndarray, query: np.ndarray, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
-    ) -> np.ndarray:
-        """``_dense`` for one question, computed exactly for ``rows`` only; −inf for every other chunk."""
+    def _dense_rows(self, rows: np.ndarray, query: np.ndarray, chunk_list: str, sentence_list: str) -> np.ndarray:
+        """``_dense`` for one question and ``rows`` (sorted) alone: one score per row."""
         spans = self.search.sentence_spans()
-        best = np.full(len(self.store.chunks), -np.inf, dtype=np.float32)
-        best[rows] = chunk_vectors[rows] @ query
+        best = self.store.take(chunk_list, rows) @ query
         counts = spans[rows + 1] - spans[rows]
-        with_sentences, counts = rows[counts > 0], counts[counts > 0]
-        if len(with_sentences):
+        has_sentences = counts > 0
+        counts = counts[has_sentences]
+        if len(counts):
             offsets = np.cumsum(counts) - counts  # where each row's sentences start in the gathered list
-            gathered = np.repeat(spans[with_sentences] - offsets, counts) + np.arange(counts.sum())
-            per_row = np.maximum.reduceat(sentence_vectors[gathered] @ query, offsets)
-            best[with_sentences] = np.maximum(best[with_sentences], per_row)
+            gathered = np.repeat(spans[rows[has_sentences]] - offsets, counts) + np.arange(counts.sum())
+            per_row = np.maximum.reduceat(self.store.take(sentence_list, gathered) @ query, offsets)
+            best[has_sentences] = np.maximum(best[has_sentences], per_row)
         return best
 
-    def _retrieval(self, fused: np.ndarray, aux: np.ndarray | None, top_k: int) -> Retrieval:
+    def _retrieval(self, fused: np.ndarray, aux: np.ndarray | None, top_k: int, rows: np.ndarray | None) -> Retrieval:
+        """The ``top_k`` best of ``fused``, whose entries are the chunks ``rows`` (every chunk when None)."""
+        rows = np.arange(len(fused)) if rows is None else rows
         head = min(top_k * 2, len(fused))
         candidates = np.argpartition(-fused, head - 1)[:head] if head < len(fused) else np.arange(len(fused))
-        order = sorted(candidates.tolist(), key=lambda row: (-fused[row], self.store.chunks[row].chunk_id))[:top_k]
+        chunks = self.store.chunks
+        order = sorted(candidates.tolist(), key=lambda i: (-fused[i], chunks[int(rows[i])].chunk_id))[:top_k]
         passages = []
-        for rank, row in enumerate(order, start=1):
-            chunk = self.store.chunks[row]
+        for rank, i in enumerate(order, start=1):
+            row = int(rows[i])
+            chunk = chunks[row]
             doc = self.store.documents[chunk.doc_id]
             passages.append(
                 Passage(
                     chunk=chunk,
                     rank=rank,
-                    score=float(fused[row]),
+                    score=float(fused[i]),
                     title=doc.title,
                     doc_path=doc.path,
                     short_title=doc.short_title,

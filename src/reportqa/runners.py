@@ -15,11 +15,14 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from .answer import split_sentences
+from .chunking import chunk_document
 from .config import Settings
+from .documents import load_document, printable
 from .encoder import passage_workers, vectors_with_spans
 from .errors import DocumentError
 from .lexical import load_tokenizer, tokenize, tokenizer_loaded
@@ -44,6 +47,28 @@ class Embedded:
     chunks: list[Chunk] | None = None
     features: Callable[[], Features] | None = None
     error: DocumentError | None = None
+
+
+def read_new_file(settings: Settings, name: str, doc_id: str, path: Path, data: bytes) -> tuple[Document, list[Chunk]]:
+    """A new file's document and chunks; ``DocumentError`` for one that cannot be indexed. A plain function
+    of the settings, so that a worker process or a Ray worker reads a file exactly as the build here does."""
+    ceiling = settings.max_chunks_per_document
+    document = load_document(path, data=data)
+    if len(document.text) > ceiling * settings.chunk_max:  # more than the ceiling's chunks can hold
+        raise DocumentError(f"{printable(name)}: {_too_many(ceiling, f'{len(document.text):,} characters')}")
+    chunks = chunk_document(document, settings)
+    if not chunks:
+        raise DocumentError(f"{printable(name)}: no text to index")
+    if len(chunks) > ceiling:
+        raise DocumentError(f"{printable(name)}: {_too_many(ceiling, f'{len(chunks):,} chunks')}")
+    return document, chunks
+
+
+def _too_many(ceiling: int, size: str) -> str:
+    return (
+        f"{size} is more than the {ceiling:,}-chunk ceiling for one document "
+        "(split the file, or raise REPORTQA_MAX_CHUNKS_PER_DOCUMENT)"
+    )
 
 
 def passage_texts(chunks: list[Chunk]) -> tuple[list[str], list[tuple[int, int, int]], list[str]]:

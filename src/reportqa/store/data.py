@@ -102,6 +102,7 @@ class IndexData:
     lexical: object = field(default=None, repr=False)  # the BM25 index read from disk
     row_languages: np.ndarray | None = field(default=None, repr=False)
     row_documents: np.ndarray | None = field(default=None, repr=False)  # positions in ``documents``
+    row_files: dict = field(default_factory=dict, repr=False)  # vector name → ``RowFile`` of the saved matrix
 
     def __post_init__(self) -> None:
         if self.features is None:
@@ -110,6 +111,11 @@ class IndexData:
     @property
     def vectors(self) -> np.ndarray:
         return self.features.vectors
+
+    def take(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Rows of one vector matrix (``VECTORS``): read from its file when the index came from disk."""
+        row_file = self.row_files.get(name)
+        return row_file.take(rows) if row_file is not None else getattr(self.features, name)[rows]
 
     # --- per-row facts, read from disk with the index (parsing a million chunks for them would not do)
     def languages(self) -> np.ndarray:
@@ -189,14 +195,12 @@ class IndexData:
             self.chunks = list(self.chunks)
         if not isinstance(self.features.tokens, list):
             self.features.tokens = list(self.features.tokens)
-        self.flat, self.ann, self.lexical = None, {}, None
+        self.flat, self.ann, self.lexical, self.row_files = None, {}, None, {}
         self.row_languages = self.row_documents = None
 
     def sentences_of(self, row: int) -> list[tuple[int, int, np.ndarray]]:
         """(start, end, e5 vector) of each indexed sentence of chunk ``row``."""
         rows = self.features.sentences[:, 0]
         lo, hi = np.searchsorted(rows, row, "left"), np.searchsorted(rows, row, "right")
-        return [
-            (int(a), int(b), self.features.sentence_vectors[i])
-            for i, (_, a, b) in zip(range(lo, hi), self.features.sentences[lo:hi])
-        ]
+        vectors = self.take("sentence_vectors", np.arange(lo, hi))
+        return [(int(a), int(b), vector) for vector, (_, a, b) in zip(vectors, self.features.sentences[lo:hi])]

@@ -29,8 +29,8 @@ from ..documents import sha256_file
 from ..errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
 from ..lexical import LexicalIndex
 from ..records import Chunk, DocumentEntry
-from .data import ARRAYS, Features, IndexData
-from .lines import JsonLines, write_lines
+from .data import ARRAYS, VECTORS, Features, IndexData
+from .lines import JsonLines, RowFile, read_at_random, write_lines
 from .search import ANN_LISTS, ANN_PROBES, SearchIndex
 
 FORMAT_VERSION = 6
@@ -165,6 +165,8 @@ class IndexStore(IndexData):
             if not isinstance(extras, dict):
                 raise ValueError("extras.json is not an object")
             arrays = {name: _checked_array(np.load(version / f"{name}.npy", mmap_mode="r"), name) for name in ARRAYS}
+            for array in arrays.values():
+                read_at_random(getattr(array, "_mmap", None))
             rows = {name: np.load(version / f"{name}.npy") for name in ROW_ARRAYS}
             chunks = JsonLines(version / "chunks.jsonl", rows["chunk_offsets"], _chunk)
             tokens = JsonLines(version / "tokens.jsonl", rows["token_offsets"], _checked_tokens)
@@ -213,9 +215,14 @@ class IndexStore(IndexData):
             lexical=lexical,
             row_languages=rows["languages"],
             row_documents=by_row,
+            row_files={name: RowFile(arrays[name]) for name in VECTORS},
         )
         for name, ann_index in ann.items():
-            faiss.extract_index_ivf(ann_index).nprobe = ANN_PROBES
+            ivf = faiss.extract_index_ivf(ann_index)
+            ivf.nprobe = ANN_PROBES
+            lists = faiss.downcast_InvertedLists(ivf.invlists)
+            if hasattr(lists, "prefetch_nthread"):  # memory-mapped lists: no threads started to touch them first
+                lists.prefetch_nthread = 0  # (they cost 2.5 ms a search, the search itself 0.9)
             store.ann[name] = ann_index
         return store
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -37,6 +38,14 @@ def write_lines(path: Path, rows: Iterable[object], encode: Callable[[object], o
     return np.array(offsets, dtype=np.int64)
 
 
+def read_at_random(mapped: mmap.mmap | None) -> None:
+    """Tell the kernel a mapping is read a row here and a row there: without it, each row read
+    pulls the pages around it in too (read-ahead), and a few hundred rows per question make a
+    server hold whole vector files it barely uses."""
+    if mapped is not None and hasattr(mmap, "MADV_RANDOM"):
+        mapped.madvise(mmap.MADV_RANDOM)
+
+
 class JsonLines(Sequence, Generic[T]):
     """Row ``i`` of a JSON-lines file, decoded by ``decode`` on first use."""
 
@@ -59,6 +68,7 @@ class JsonLines(Sequence, Generic[T]):
         if size:
             with open(path, "rb") as f:
                 self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            read_at_random(self._map)
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -94,3 +104,37 @@ class JsonLines(Sequence, Generic[T]):
                 f"index file {self.path.name} in {self.path.parent} is damaged at line {i + 1} "
                 f"({type(e).__name__}): run 'reportqa build --force'"
             ) from e
+
+
+class RowFile:
+    """Rows of a saved ``.npy`` matrix read by ``pread``: a question's few hundred rows are copied out
+    and nothing stays mapped (the kernel maps a whole large page-cache folio on each touch of a
+    memory map, so a server reading scattered rows through one would soon map whole files)."""
+
+    def __init__(self, array: np.memmap):
+        self._fd = os.open(array.filename, os.O_RDONLY)  # held: readable after a newer build deletes the file
+        weakref.finalize(self, os.close, self._fd)
+        self.offset, self.dtype, self.dim = int(array.offset), array.dtype, int(array.shape[1])
+        self.rows = len(array)
+        self.row_bytes = self.dim * self.dtype.itemsize
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The matrix's ``rows``, in the order given; each run of consecutive rows is one read."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.dim), self.dtype)
+        if not len(rows):
+            return out
+        if rows.min() < 0 or rows.max() >= self.rows:
+            raise IndexError("row out of range")
+        buffer = memoryview(out).cast("B")
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        for start, end in zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(rows)].tolist()):
+            size = (end - start) * self.row_bytes
+            got = os.preadv(
+                self._fd,
+                [buffer[start * self.row_bytes : end * self.row_bytes]],
+                self.offset + int(rows[start]) * self.row_bytes,
+            )
+            if got != size:
+                raise OSError(f"short read of {size} bytes")
+        return out
