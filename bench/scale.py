@@ -74,6 +74,14 @@ def measure_queries(index: Path, corpus: Path, shared: Path, probes: str = "") -
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS (``VmHWM``: unlike ``ru_maxrss``, not inherited from the parent it was forked from)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def query_run(index: str, corpus: str, shared: str, probes: str = "") -> dict:
     from reportqa import ReportQA
 
@@ -92,7 +100,7 @@ def query_run(index: str, corpus: str, shared: str, probes: str = "") -> dict:
             qa.ask(text)
             timings.append((time.perf_counter() - t) * 1000)
         passes.append(timings)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the exact scoring below
+    rss = peak_rss_mb()  # before the exact scoring below
     recall = {}
     if len(qa.store.chunks) > qa.settings.ann_above:  # the candidate search's top 10 against scoring every chunk
         import faiss
@@ -103,7 +111,7 @@ def query_run(index: str, corpus: str, shared: str, probes: str = "") -> dict:
             retriever = Retriever(qa.store, qa.encoder, qa.aux_encoder, settings)
             found = []
             for lo in range(0, len(texts), 8):  # every chunk scored: 8 questions' score rows at a time
-                found += [{p.row for p in r.passages} for r in retriever.retrieve_many(texts[lo : lo + 8], 10)]
+                found += [[p.row for p in r.passages] for r in retriever.retrieve_many(texts[lo : lo + 8], 10)]
             return found
 
         exact = top10(qa.settings.with_(ann_above=len(qa.store.chunks)))
@@ -119,7 +127,8 @@ def query_run(index: str, corpus: str, shared: str, probes: str = "") -> dict:
                 return {qa.store.chunks[row].text for row in rows}
 
             recall[str(nprobe or "default")] = {
-                "recall@10": statistics.mean(len(a & b) / len(a) for a, b in zip(exact, found)),
+                "recall@10": statistics.mean(len(set(a) & set(b)) / len(a) for a, b in zip(exact, found)),
+                "same_first": statistics.mean(a[0] == b[0] for a, b in zip(exact, found)),
                 # a synthetic corpus repeats each pool sentence in many chunks: the same text under
                 # another row (its own noise, nearly its score) is the same answer to a reader
                 "text_recall@10": statistics.mean(
@@ -160,6 +169,7 @@ def recall_lines(q: dict, shared: Path) -> str:
     for probes, r in q["recall"].items():
         lines.append(
             f"  nprobe {probes}: recall@10 {r['recall@10']:.3f} (by text {r.get('text_recall@10', 0):.3f}), "
+            f"the same first passage {r['same_first']:.3f}, "
             f"{r['ms_per_question']:.1f} ms per question"
         )
     return "\n".join(lines)

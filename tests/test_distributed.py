@@ -84,6 +84,9 @@ def test_a_ray_build_writes_the_local_bytes_and_skips_the_same_bad_file(ray_clus
     ray_files, local_files = _files(tmp_path / "index"), _files(local_index)
     assert {"vectors.npy", "aux_sentence_vectors.npy", "bm25-data.npy", "chunks.jsonl"} <= set(ray_files)
     assert ray_files == local_files
+    settings = Settings.from_env().with_(index_dir=tmp_path / "index", corpus_dir=corpus, ray="auto")
+    again = ReportQA(settings=settings).build()  # nothing new: nothing is sent to the cluster
+    assert again.added == [] and sorted(again.unchanged) == sorted(report.added)
     qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=corpus)
     answer = qa.ask("How many GPU hours did it take to train phi-1?")
     assert any("770 GPU hours" in p.chunk.text for p in answer.passages)

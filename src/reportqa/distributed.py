@@ -66,23 +66,29 @@ class RayRunner:
 
     def __enter__(self) -> RayRunner:
         try:
-            import ray
+            import ray  # noqa: F401
         except ImportError:
             raise ReportQAError("building on Ray needs the ray package: pip install 'reportqa[ray]'") from None
-        if not ray.is_initialized():
-            address = self.settings.ray
-            options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
-            try:
-                if address == "local":
-                    ray.init(**options)
-                else:
-                    _reachable(address)
-                    ray.init(address=address, **options)
-            except (ConnectionError, ValueError, RuntimeError, OSError) as e:
-                reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-                raise ReportQAError(f"cannot join the Ray cluster at '{address}': {reason}") from e
-            self._started_here = True
         return self
+
+    def _connect(self) -> None:
+        """Join (or start) the cluster: only once there is a document to send."""
+        import ray
+
+        if ray.is_initialized():
+            return
+        address = self.settings.ray
+        options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+        try:
+            if address == "local":
+                ray.init(**options)
+            else:
+                _reachable(address)
+                ray.init(address=address, **options)
+        except (ConnectionError, ValueError, RuntimeError, OSError) as e:
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ReportQAError(f"cannot join the Ray cluster at '{address}': {reason}") from e
+        self._started_here = True
 
     def __exit__(self, *exc) -> None:
         if self._started_here:
@@ -102,6 +108,7 @@ class RayRunner:
         files = list(files)
         if not files:
             return
+        self._connect()
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0))
         workers = max(1, min(len(files), gpus or int(resources.get("CPU", 1))))
