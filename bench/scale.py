@@ -208,7 +208,7 @@ STAND_IN_NOISE = 0.35  # the noise's norm against a unit vector: neighbours stay
 CHUNKS_PER_STAND_IN_DOCUMENT = 1000
 
 
-def stand_in_index(target: Path, n_chunks: int, shared: Path, seed: int = 0) -> None:
+def stand_in_index(target: Path, n_chunks: int, shared: Path, seed: int = 0, noise: float = STAND_IN_NOISE) -> None:
     """Write an index of ``n_chunks`` stand-in chunks (see the module's docstring) to ``target``."""
     from reportqa.chunking import RULES_VERSION
     from reportqa.documents import detect_lang
@@ -250,11 +250,11 @@ def stand_in_index(target: Path, n_chunks: int, shared: Path, seed: int = 0) -> 
             (pool_vectors, vectors, sentence_vectors),
             (pool_aux, aux_vectors, aux_sentence_vectors),
         ):
-            noisy = pool_side[picks[s_lo:s_hi]] + _noise(rng, s_hi - s_lo, pool_side.shape[1])
+            noisy = pool_side[picks[s_lo:s_hi]] + _noise(rng, s_hi - s_lo, pool_side.shape[1], noise)
             noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
             sentence_out[s_lo:s_hi] = noisy
             means = np.add.reduceat(noisy, starts[lo:hi] - s_lo, axis=0)
-            means += _noise(rng, hi - lo, pool_side.shape[1])
+            means += _noise(rng, hi - lo, pool_side.shape[1], noise)
             chunk_out[lo:hi] = means / np.linalg.norm(means, axis=1, keepdims=True)
     chunks, tokens, documents = [], [], {}
     sentences = np.zeros((n_sent, 3), np.int32)
@@ -298,8 +298,8 @@ def stand_in_index(target: Path, n_chunks: int, shared: Path, seed: int = 0) -> 
     print(f"stand-in: index written in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def _noise(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
-    return rng.standard_normal((rows, dim), dtype=np.float32) * (STAND_IN_NOISE / np.sqrt(dim))
+def _noise(rng: np.random.Generator, rows: int, dim: int, norm: float) -> np.ndarray:
+    return rng.standard_normal((rows, dim), dtype=np.float32) * (norm / np.sqrt(dim))
 
 
 def main() -> None:
@@ -307,6 +307,9 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--stand-in", action="store_true", help="write the index with the stand-in encoder")
     parser.add_argument("--probes", default="", help="IVF lists probed, e.g. 32,64: recall measured for each")
+    parser.add_argument(
+        "--noise", type=float, default=STAND_IN_NOISE, help="stand-in noise norm (copies of a sentence differ by it)"
+    )
     parser.add_argument("--replicate", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -317,7 +320,7 @@ def main() -> None:
     if args.stand_in:
         if not (index / "current").exists():
             timing = time.perf_counter()
-            stand_in_index(index, args.chunks, args.shared)
+            stand_in_index(index, args.chunks, args.shared, noise=args.noise)
             build_cells = f"{time.perf_counter() - timing:.0f} (stand-in) | – | –"
         else:
             build_cells = "– | – | –"
