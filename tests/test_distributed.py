@@ -1,6 +1,7 @@
 """Builds on a real local Ray cluster (127.0.0.1, two CPUs): the same index as a local build, a killed
 worker retried, a bad document skipped with the local build's reason."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -126,3 +127,37 @@ def test_a_worker_killed_mid_build_is_retried_and_the_index_is_the_same(ray_clus
     assert killed, "no busy worker was seen to kill"
     assert sorted(report.added) == sorted(["spri-2023-ai-competition.txt", PHI1_PDF.name])
     assert _files(tmp_path / "index") == _files(local_build[0])
+
+
+def test_a_document_whose_worker_keeps_dying_is_skipped_with_the_reason(ray_cluster, tmp_path):
+    from reportqa.distributed import WORKER_RESTARTS
+
+    corpus = copy_corpus(tmp_path / "corpus")
+    killed: list[int] = []
+    finished = threading.Event()
+
+    def kill_every_busy_worker() -> None:
+        while not finished.is_set() and len(killed) < 10:
+            busy = [pid for pid in _worker_pids(busy=True) if pid not in killed]
+            if busy:
+                time.sleep(0.5)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(busy[0], signal.SIGKILL)
+                killed.append(busy[0])
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_every_busy_worker)
+    killer.start()
+    try:
+        report = _ray_build(tmp_path / "index", corpus)
+    finally:
+        finished.set()
+        killer.join()
+    assert len(killed) == WORKER_RESTARTS + 1
+    assert report.added == []
+    assert report.skipped == [
+        (
+            "spri-2023-ai-competition.txt",
+            f"spri-2023-ai-competition.txt: the Ray worker embedding it died {WORKER_RESTARTS + 1} times",
+        )
+    ]

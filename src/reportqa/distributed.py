@@ -6,7 +6,8 @@ Each worker is a Ray actor holding its own encoders and Kiwi, so models load onc
 once per document; it runs ``SerialRunner`` on one file at a time, which makes exactly the chunks,
 vectors and tokens a local build makes (one text per encoder run: a vector never depends on the
 machine's batching). Actors are restarted and their document retried when a worker process dies,
-so a killed worker costs time, not the build. Only the files the index lacks are sent.
+so a killed worker costs time, not the build; a document its worker dies on three times is skipped
+with that reason, as a file a local build cannot read is. Only the files the index lacks are sent.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .config import Settings
+from .documents import printable
 from .errors import DocumentError, ReportQAError
 from .models import Models
 from .records import Chunk, Document
@@ -26,6 +28,8 @@ from .runners import Embedded, NewFile, Reader, SerialRunner, read_new_file
 from .store import Features
 
 logger = logging.getLogger(__name__)
+
+WORKER_RESTARTS = 2  # a worker that dies (killed, out of memory) is restarted and its document retried this often
 
 
 @dataclass
@@ -103,7 +107,6 @@ class RayRunner:
         settings, the function behind it, since a bound method would carry its process's models along.
         """
         import ray
-        from ray.util import ActorPool
 
         files = list(files)
         if not files:
@@ -111,17 +114,30 @@ class RayRunner:
         self._connect()
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0))
-        workers = max(1, min(len(files), gpus or int(resources.get("CPU", 1))))
         actor = ray.remote(DocumentWorker).options(
-            num_cpus=1, num_gpus=1 if gpus else 0, max_restarts=-1, max_task_retries=-1
+            num_cpus=1, num_gpus=1 if gpus else 0, max_restarts=WORKER_RESTARTS, max_task_retries=WORKER_RESTARTS
         )
-        pool = ActorPool([actor.remote(self.settings) for _ in range(workers)])
+        idle = [actor.remote(self.settings) for _ in range(max(1, min(len(files), gpus or int(resources["CPU"]))))]
         reader = functools.partial(read_new_file, self.settings)
-        for position, file in enumerate(files):
-            pool.submit(lambda worker, job: worker.embed.remote(*job), (position, file, reader))
-        while pool.has_next():
+        waiting = list(enumerate(files))[::-1]
+        running: dict = {}  # result ref → (position, file, worker)
+        while waiting or running:
+            while waiting and idle:
+                position, file = waiting.pop()
+                worker = idle.pop()
+                running[worker.embed.remote(position, file, reader)] = (position, file, worker)
+            (ref,), _ = ray.wait(list(running), num_returns=1)
+            position, (name, doc_id, *_), worker = running.pop(ref)
             check()
-            done: Finished = pool.get_next_unordered()
+            try:
+                done: Finished = ray.get(ref)
+            except ray.exceptions.RayActorError:
+                # its worker died on it WORKER_RESTARTS + 1 times: the file is skipped, a new worker takes its place
+                idle.append(actor.remote(self.settings))
+                reason = f"{printable(name)}: the Ray worker embedding it died {WORKER_RESTARTS + 1} times"
+                yield Embedded(position, name, doc_id, error=DocumentError(reason))
+                continue
+            idle.append(worker)
             if done.error is not None:
                 yield Embedded(done.position, done.name, done.doc_id, error=done.error)
             else:
