@@ -140,11 +140,11 @@ class IndexData:
 
     def row_of(self, chunk_id: str) -> int | None:
         """The row of a chunk, from the documents' chunk lists (no chunk is parsed)."""
-        rows = self.rows_of_documents()
-        for doc_id, entry in self.documents.items():
+        for position, entry in enumerate(self.documents.values()):
             if chunk_id in entry.chunk_ids:
-                position = entry.chunk_ids.index(chunk_id)
-                return int(rows[doc_id][position]) if position < len(rows[doc_id]) else None
+                rows = np.flatnonzero(self.documents_by_row() == position)
+                index = entry.chunk_ids.index(chunk_id)
+                return int(rows[index]) if index < len(rows) else None
         return None
 
     # --- editing -------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 (for large indexes) FAISS IVF indexes per version directory, switched in atomically through a
 ``current`` symlink, one writer at a time.
 
-Opening reads no row: vectors, postings and IVF lists are memory-mapped and chunks are parsed when a
-question reaches them (``lines.JsonLines``), so opening a million chunks costs what opening a
-thousand does, and the memory a server holds is what its questions touch.
+Opening reads no row: vector files are memory-mapped (a small index is scored whole from them) and a
+large index's questions read their rows by ``pread`` (``lines.RowFile``); BM25's postings and the IVF
+lists are memory-mapped; chunks are parsed when a question reaches them (``lines.JsonLines``). So
+opening a million chunks costs what opening a thousand does, and the memory a server holds is what
+its questions touch.
 
 Each save writes a complete new version directory and then atomically repoints the ``current``
 symlink at it, so a reader (or a crash) only ever sees a whole index. Vectors are normalised, so
@@ -30,7 +32,7 @@ from ..errors import IndexCorruptError, IndexLockedError, IndexMismatchError, In
 from ..lexical import LexicalIndex
 from ..records import Chunk, DocumentEntry
 from .data import ARRAYS, VECTORS, Features, IndexData
-from .lines import JsonLines, RowFile, read_at_random, write_lines
+from .lines import JsonLines, RowFile, write_lines
 from .search import ANN_LISTS, ANN_PROBES, SearchIndex
 
 FORMAT_VERSION = 6
@@ -165,8 +167,6 @@ class IndexStore(IndexData):
             if not isinstance(extras, dict):
                 raise ValueError("extras.json is not an object")
             arrays = {name: _checked_array(np.load(version / f"{name}.npy", mmap_mode="r"), name) for name in ARRAYS}
-            for array in arrays.values():
-                read_at_random(getattr(array, "_mmap", None))
             rows = {name: np.load(version / f"{name}.npy") for name in ROW_ARRAYS}
             chunks = JsonLines(version / "chunks.jsonl", rows["chunk_offsets"], _chunk)
             tokens = JsonLines(version / "tokens.jsonl", rows["token_offsets"], _checked_tokens)

@@ -38,14 +38,6 @@ def write_lines(path: Path, rows: Iterable[object], encode: Callable[[object], o
     return np.array(offsets, dtype=np.int64)
 
 
-def read_at_random(mapped: mmap.mmap | None) -> None:
-    """Tell the kernel a mapping is read a row here and a row there: without it, each row read
-    pulls the pages around it in too (read-ahead), and a few hundred rows per question make a
-    server hold whole vector files it barely uses."""
-    if mapped is not None and hasattr(mmap, "MADV_RANDOM"):
-        mapped.madvise(mmap.MADV_RANDOM)
-
-
 class JsonLines(Sequence, Generic[T]):
     """Row ``i`` of a JSON-lines file, decoded by ``decode`` on first use."""
 
@@ -68,7 +60,8 @@ class JsonLines(Sequence, Generic[T]):
         if size:
             with open(path, "rb") as f:
                 self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            read_at_random(self._map)
+            if hasattr(mmap, "MADV_RANDOM"):  # a row here and a row there: no read-ahead around each
+                self._map.madvise(mmap.MADV_RANDOM)
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
