@@ -87,3 +87,31 @@ def test_a_chain_of_follow_ups_keeps_its_subject_and_a_long_conversation_is_boun
     assert resolve("그럼 일본은?", history).query == "일본 반도체법의 보조금 규모는?"
     endless = ["미국 반도체법의 보조금 규모는?", "그럼 중국은?"] * 5000  # no recursion, only the last questions read
     assert resolve("그럼 일본은?", endless).mode == "swap"
+
+
+def test_a_new_korean_topic_replaces_the_subject_and_its_particle_agrees():
+    # the subject (이/가) is replaced even where Kiwi reads it as common nouns ("센스" "타임"), and
+    # before the name "AI"; the particle follows the new last syllable
+    assert resolve("그럼 바이두는?", ["센스타임이 2023년 4월 내놓은 AI 서비스는?"]).query == (
+        "바이두가 2023년 4월 내놓은 AI 서비스는?"
+    )
+    assert resolve("그럼 구글은?", ["샤오미가 2022년 출시한 스마트폰은?"]).query == "구글이 2022년 출시한 스마트폰은?"
+
+
+def test_a_korean_place_or_means_replaces_a_name_that_is_not_the_owner():
+    # "에서" names where: the benchmark, not the model that owns the score (의)
+    assert resolve("HumanEval에서는?", ["WizardCoder의 MBPP 점수는?"]).query == "WizardCoder의 HumanEval 점수는?"
+
+
+def test_a_verb_that_describes_a_noun_is_not_a_predicate():
+    previous = "phi-1 학습에 쓰인 합성 교과서 데이터는 몇 토큰인가?"
+
+    def nearest(words, candidates):
+        assert words == "거르 웹 데이터"  # the follow-up's three units, the modifier's stem first
+        return candidates.index("합성 교과서 데이터")
+
+    resolved = resolve("그럼 걸러낸 웹 데이터는?", [previous], nearest)
+    assert resolved.mode == "swap"
+    assert resolved.query == "phi-1 학습에 쓰인 걸러낸 웹 데이터는 몇 토큰인가?"
+    # a verb that ends the question still asks something of its own
+    assert resolve("그럼 데이터를 걸러냈나?", [previous]).mode == "continue"

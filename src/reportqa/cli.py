@@ -131,8 +131,22 @@ def _main(argv: list[str] | None) -> int:
         return 130
 
 
+_answered_in_process = False  # set once a one-shot answer is printed by models loaded here
+
+
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    if _answered_in_process:
+        # the answer is out and nothing is left to write: skip tearing down the models and Kiwi's
+        # dictionary (about 0.2 s of a one-shot `reportqa ask`)
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
 
 
 def _settings(args):
@@ -193,8 +207,10 @@ def cmd_ask(args) -> int:
     else:
         from .render import answer_markdown, answer_text
 
+        global _answered_in_process
         answer = _qa(args).ask(args.question, top_k=args.top_k, history=args.after)
         record, text, markdown = answer.to_dict(), answer_text(answer), answer_markdown(answer)
+        _answered_in_process = True
     if args.json:
         print(json.dumps(record, ensure_ascii=False))
     else:

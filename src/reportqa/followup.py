@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from .lexical import CONTENT_TAGS, analyse
+from .lexical import CONTENT_TAGS, Morpheme, analyse
 
 Mode = Literal["standalone", "swap", "continue"]
 Closest = Callable[[str, list[str]], int]
@@ -42,6 +42,8 @@ _FUNCTION_EN = frozenset(
     "a an the of in on at to for from by with and or but as about than then so also into over per".split()
 )
 _PREDICATE_KO = {"VV", "VA", "XSV", "XSA", "VCP", "VV-R", "VA-R", "VV-I", "VA-I"}
+_VERB_CHAIN_KO = _PREDICATE_KO | {"VX", "EP", "EC"}  # what may stand between a verb stem and its last ending
+_TOPIC_KO = {"JKS", "JX"}  # 이/가, 은/는: what a sentence is about
 _LEADING_KO = {"MAJ", "IC"}  # 그럼, 그러면, 그리고, 또 …
 MAX_HISTORY = 20  # earlier questions of a conversation that are read
 MAX_SWAP_UNITS = 3  # "And Google's PaLM 2?" swaps; a longer fragment asks something of its own
@@ -63,6 +65,7 @@ class _Unit:
     start: int
     end: int
     kind: Literal["name", "number", "word"]
+    particle: str = ""  # the Korean case particle right after it (Kiwi's tag: JKS subject, JKB adverbial …)
 
 
 def resolve(question: str, history: Sequence[str] | None = None, closest: Closest | None = None) -> Resolved:
@@ -95,7 +98,7 @@ def _resolve_after(question: str, previous: str, closest: Closest | None) -> Res
     names = [u.text for u in before.units if u.kind == "name"]
     context = " ".join(names) or previous
     continued = f"{now.residue} {context}".strip()
-    words = [[u] for u in before.units if u.kind == "word"]
+    words = before.phrases(len(now.units))
     if now.fragment and 0 < len(now.units) <= MAX_SWAP_UNITS and closest is not None and words:
         group = words[closest(" ".join(u.text for u in now.units), [" ".join(u.text for u in g) for g in words])]
         return Resolved(question, _replaced(previous, (group[0].start, group[-1].end), now), "swap", also=continued)
@@ -103,9 +106,20 @@ def _resolve_after(question: str, previous: str, closest: Closest | None) -> Res
 
 
 def _replaced(previous: str, span: tuple[int, int], now: _Reading) -> str:
-    """``previous`` with ``span`` replaced by the follow-up's own words (from its first unit to its last)."""
+    """``previous`` with ``span`` replaced by the follow-up's own words (from its first unit to its last),
+    a Korean particle after it agreeing with the new last syllable ("센스타임이" → "바이두가")."""
     replacement = now.text[now.units[0].start : now.units[-1].end]
-    return " ".join(f"{previous[: span[0]]}{replacement}{previous[span[1] :]}".split())
+    rest = previous[span[1] :]
+    particle = _PARTICLE_PAIR.match(rest)
+    if particle and "\uac00" <= replacement[-1] <= "\ud7a3":
+        closed = (ord(replacement[-1]) - 0xAC00) % 28 != 0  # the syllable ends in a consonant
+        pair = _PARTICLES[particle.group(1)]
+        rest = pair[0 if closed else 1] + rest[1:]
+    return " ".join(f"{previous[: span[0]]}{replacement}{rest}".split())
+
+
+_PARTICLES = {p: pair for pair in ("이가", "은는", "을를", "과와") for p in pair}  # after a consonant, a vowel
+_PARTICLE_PAIR = re.compile(r"([이가은는을를과와])(?=[\s?.!,]|$)")
 
 
 def _target(now: _Reading, before: _Reading) -> tuple[int, int] | None:
@@ -118,7 +132,18 @@ def _target(now: _Reading, before: _Reading) -> tuple[int, int] | None:
     """
     kinds = {u.kind for u in now.units}
     wanted = "name" if "name" in kinds else "number" if kinds == {"number"} else None
-    candidates = [g for g in before.groups() if g[0].kind == wanted]
+    groups = before.groups()
+    candidates = [g for g in groups if g[0].kind == wanted]
+    particle = now.units[-1].particle
+    if wanted == "name" and particle in _TOPIC_KO:
+        # "그럼 바이두는?" after "센스타임이 … 내놓은 AI 서비스는?": a new topic replaces the subject (이/가)
+        subjects = [g for g in groups if g[-1].particle == "JKS"]
+        if subjects:
+            return subjects[0][0].start, subjects[0][-1].end
+    elif particle == "JKB":
+        # "MBPP에서는?" after "phi-1의 HumanEval 점수는?": a place or means (에서, 에, 로) replaces a name
+        # that is not the subject, topic or owner of the previous question
+        candidates = [g for g in candidates if g[-1].particle not in {"JKS", "JKG", "JX"}] or candidates
     if not candidates:
         return None
     preposition = re.search(
@@ -174,7 +199,8 @@ class _Reading:
                 units.append(_Unit(bare, match.start(), match.start() + len(bare), "name"))
             elif lower not in _FUNCTION_EN and len(lower) > 1:
                 units.append(_Unit(bare, match.start(), match.start() + len(bare), "word"))
-        morphemes = [m for m in analyse(text) if m.start >= start and not _inside(m.start, covered)]
+        everything = analyse(text)
+        morphemes = [m for m in everything if m.start >= start and not _inside(m.start, covered)]
         if morphemes and (
             morphemes[0].tag in _LEADING_KO
             or (len(morphemes) > 1 and morphemes[0].form == "그렇" and morphemes[1].form.startswith("다"))
@@ -183,10 +209,10 @@ class _Reading:
             skip = 1 if morphemes[0].tag in _LEADING_KO else 2
             start = max(start, morphemes[skip - 1].end)
             morphemes = morphemes[skip:]
-        for m in morphemes:
+        for i, m in enumerate(morphemes):
             if (m.tag == "NP" and m.form in _PRONOUNS_KO) or (m.tag == "MM" and m.form in _DETERMINERS_KO):
                 referring = True
-            elif m.form in _QUESTION_KO or m.tag in _PREDICATE_KO:
+            elif m.form in _QUESTION_KO or (m.tag in _PREDICATE_KO and not _modifier(morphemes, i)):
                 predicate = True
             elif m.tag == "NNP":
                 units.append(_Unit(m.form, m.start, m.end, "name"))
@@ -195,6 +221,8 @@ class _Reading:
             elif m.tag in CONTENT_TAGS:
                 units.append(_Unit(m.form, m.start, m.end, "word"))
         units.sort(key=lambda u: u.start)
+        particles = {m.start: m.tag for m in everything if m.tag.startswith("J")}
+        units = [replace(u, particle=particles.get(u.end, "")) for u in units]
         return cls(text, text[start:].strip(), units, referring, predicate)
 
     @property
@@ -209,16 +237,45 @@ class _Reading:
             return False
         return len(self.units) >= 3 or (self.predicate and len(self.units) >= 2)
 
-    def groups(self) -> list[list[_Unit]]:
-        """Units of one kind that touch or stand side by side ("US CHIPS Act", "합성 교과서") form one phrase."""
+    def groups(self, same_kind: bool = True) -> list[list[_Unit]]:
+        """Units of one kind (or of any, ``same_kind=False``) that touch or stand side by side ("US
+        CHIPS Act", "합성 교과서") form one phrase."""
         groups: list[list[_Unit]] = []
         for unit in self.units:
             last = groups[-1][-1] if groups else None
-            if last and last.kind == unit.kind and re.fullmatch(r"(?:'s)?\s?", self.text[last.end : unit.start]):
+            if (
+                last
+                and (last.kind == unit.kind or not same_kind)
+                and re.fullmatch(r"(?:'s)?\s?", self.text[last.end : unit.start])
+            ):
                 groups[-1].append(unit)
             else:
                 groups.append([unit])
         return groups
+
+    def phrases(self, size: int) -> list[list[_Unit]]:
+        """Spans of ``size`` side-by-side units (fewer where a phrase is shorter) holding a plain word:
+        what a follow-up of ``size`` words may replace ("걸러낸 웹 데이터" → "합성 교과서 데이터")."""
+        spans = []
+        for group in self.groups(same_kind=False):
+            width = min(size, len(group))
+            spans += [
+                group[i : i + width]
+                for i in range(len(group) - width + 1)
+                if any(u.kind == "word" for u in group[i : i + width])
+            ]
+        return spans
+
+
+def _modifier(morphemes: list[Morpheme], i: int) -> bool:
+    """Whether the verb or adjective at ``i`` ends in an adnominal ending ("걸러낸 웹 데이터", "새로 만든
+    문제"): it describes a noun and is not what the question asks."""
+    for m in morphemes[i + 1 :]:
+        if m.tag == "ETM":
+            return True
+        if m.tag not in _VERB_CHAIN_KO:
+            return False
+    return False
 
 
 def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
