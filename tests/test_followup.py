@@ -11,10 +11,11 @@ from reportqa.followup import resolve
         (
             ["How big are the chip subsidies in the US CHIPS Act?"],
             "What about China?",
-            "How big are the chip subsidies in the China?",
+            "How big are the chip subsidies in China?",
         ),
         (["미국 반도체법의 보조금 규모는?"], "그럼 중국은?", "중국 반도체법의 보조금 규모는?"),
         (["What did phi-1 score on HumanEval?"], "And on MBPP?", "What did phi-1 score on MBPP?"),
+        (["What did the EU decide on AI?"], "And the Council?", "What did the Council decide on AI?"),
         (
             ["How many layers does the 1.3B phi-1 model have?"],
             "What about phi-1-small?",

@@ -109,15 +109,22 @@ def _replaced(previous: str, span: tuple[int, int], now: _Reading) -> str:
     """``previous`` with ``span`` replaced by the follow-up's own words (from its first unit to its last),
     a Korean particle after it agreeing with the new last syllable ("센스타임이" → "바이두가")."""
     replacement = now.text[now.units[0].start : now.units[-1].end]
-    rest = previous[span[1] :]
+    head, rest = previous[: span[0]], previous[span[1] :]
+    if (
+        _ARTICLE_END.search(head)
+        and not _ARTICLE_END.search(now.text[: now.units[0].start])
+        and replacement[0].isupper()
+    ):
+        head = _ARTICLE_END.sub("", head)  # "in the US CHIPS Act" + "What about China?" → "in China"
     particle = _PARTICLE_PAIR.match(rest)
     if particle and "\uac00" <= replacement[-1] <= "\ud7a3":
         closed = (ord(replacement[-1]) - 0xAC00) % 28 != 0  # the syllable ends in a consonant
         pair = _PARTICLES[particle.group(1)]
         rest = pair[0 if closed else 1] + rest[1:]
-    return " ".join(f"{previous[: span[0]]}{replacement}{rest}".split())
+    return " ".join(f"{head}{replacement}{rest}".split())
 
 
+_ARTICLE_END = re.compile(r"\bthe\s+$", re.I)
 _PARTICLES = {p: pair for pair in ("이가", "은는", "을를", "과와") for p in pair}  # after a consonant, a vowel
 _PARTICLE_PAIR = re.compile(r"([이가은는을를과와])(?=[\s?.!,]|$)")
 
