@@ -76,6 +76,7 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         aux_queries @ features.aux_vectors.T, aux_queries @ features.aux_sentence_vectors.T, rows
     )
     langs = np.array([c.lang for c in store.chunks])
+    references = store.kinds() == "reference"
     offset = qa.settings.cross_language_offset
     out: dict[str, list[np.ndarray]] = {
         name: []
@@ -88,7 +89,8 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
             "+ USE (calibrated fusion)",
             "+ BM25 (coverage-weighted)",
             "+ English→Korean term expansion, every passage",
-            "+ the expansion for Korean passages only (default)",
+            "+ the expansion for Korean passages only",
+            "+ reference lists ranked lower (default)",
         )
     }
     for i, q in enumerate(questions):
@@ -112,9 +114,9 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         out["+ English→Korean term expansion, every passage"].append(
             fuse(balanced, aux[i], expanded_z, qa.settings.second_weight)
         )
-        out["+ the expansion for Korean passages only (default)"].append(
-            fuse(balanced, aux[i], default_z, qa.settings.second_weight)
-        )
+        default = fuse(balanced, aux[i], default_z, qa.settings.second_weight)
+        out["+ the expansion for Korean passages only"].append(default)
+        out["+ reference lists ranked lower (default)"].append(default - qa.settings.reference_penalty * references)
     return out
 
 

@@ -125,6 +125,15 @@ def test_a_pdf_follows_numbered_sections_references_and_appendices():
     assert sections["B Limitations"] == "The model is small.\nA tuple of two integers is returned."
     assert sections["C Pruning"] == "No overlap."
     assert [c.page for c in chunks if c.section == "References"] == [2]
+    # the reference list's entries are marked, so that retrieval can rank them below the text
+    assert {c.section for c in chunks if c.kind == "reference"} == {"References"}
+
+
+def test_a_korean_reference_list_is_marked_and_the_body_is_not(report_chunks):
+    _, chunks = report_chunks
+    marked = {c.section for c in chunks if c.kind == "reference"}
+    assert marked == {"■ 참고문헌"}
+    assert any(c.kind == "footnote" for c in chunks)  # footnotes in the body stay footnotes
 
 
 def test_acknowledgments_and_appendix_headings_in_their_other_spellings():

@@ -97,6 +97,8 @@ def test_a_new_korean_topic_replaces_the_subject_and_its_particle_agrees():
         "바이두가 2023년 4월 내놓은 AI 서비스는?"
     )
     assert resolve("그럼 구글은?", ["샤오미가 2022년 출시한 스마트폰은?"]).query == "구글이 2022년 출시한 스마트폰은?"
+    # a name the question is about (의) goes before a subject that is not a name
+    assert resolve("그럼 일본은?", ["관세가 오르면 미국의 수입액은?"]).query == "관세가 오르면 일본의 수입액은?"
 
 
 def test_a_korean_place_or_means_replaces_a_name_that_is_not_the_owner():

@@ -146,3 +146,26 @@ def test_bm25_standardised_for_some_rows_is_the_whole_lists_standardisation_at_t
         lexical = np.zeros(100, np.float32)
         lexical[rng.choice(100, matched, replace=False)] = rng.random(matched).astype(np.float32) + 0.1
         assert np.allclose(lexical_term(lexical, 0.7, rows), lexical_term(lexical, 0.7)[rows], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_reference_list_passages_lose_the_reference_penalty(report_qa):
+    from reportqa.retrieve import Retriever
+
+    version = report_qa.version()
+    question = "Journal of Economic Perspectives 1994"  # words of the report's reference list and a footnote
+    penalty = Settings().reference_penalty
+    ranked = []
+    for value in (0.0, penalty):
+        retriever = Retriever(
+            version, report_qa.encoder, report_qa.aux_encoder, report_qa.settings.with_(reference_penalty=value)
+        )
+        ranked.append({p.chunk.chunk_id: p for p in retriever.retrieve(question, top_k=40).passages})
+    plain, penalised = ranked
+    assert plain[next(iter(plain))].chunk.kind == "reference"  # the list itself matches best
+    kinds = {p.chunk.kind for p in plain.values()}
+    assert "reference" in kinds and "footnote" in kinds
+    for key, passage in plain.items():
+        if key in penalised:
+            lost = penalty if passage.chunk.kind == "reference" else 0.0
+            assert penalised[key].score == pytest.approx(passage.score - lost, abs=1e-4)

@@ -54,6 +54,17 @@ def test_save_load_round_trip(tmp_path):
     assert manifest["model"] == "m" and manifest["dim"] == 8 and manifest["documents"]["d1"]["chunks"] == 3
 
 
+def test_each_rows_kind_is_saved_and_read_without_parsing_a_chunk(tmp_path):
+    from dataclasses import replace
+
+    store, _ = _store()
+    store.chunks[1] = replace(store.chunks[1], kind="reference")
+    store.save(tmp_path)
+    loaded = IndexStore.load(tmp_path, model="m", chunker={"chunk_size": 1})
+    assert loaded.row_kinds is not None  # read from its file on open
+    assert loaded.kinds().tolist() == ["text", "reference", "text"]
+
+
 def test_save_swaps_versions_atomically(tmp_path):
     store, _ = _store()
     first = store.save(tmp_path)

@@ -36,8 +36,11 @@ SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", 
 # rules is re-chunked by the next build (2: no "#" headings in PDFs, appendices after the references;
 # 3: long paragraphs cut at sentence ends before line breaks, an abstract is a section, wrapped
 # lines that start with a number are not footnotes, numbered headings up to 100 characters; 4: a
-# page's number and arXiv's margin stamp left out, a line is wrapped only where it is full width)
-RULES_VERSION = 5  # 5: list items and chunks under a title line carry them as context
+# page's number and arXiv's margin stamp left out, a line is wrapped only where it is full width;
+# 5: list items and chunks under a title line carry them as context)
+RULES_VERSION = 6  # 6: the chunks of a reference list are of kind "reference"
+# a section that lists the works cited: its entries name many things and answer few questions
+BIBLIOGRAPHY = re.compile(r"^[\W\d.]*(?:references|bibliography|works cited|literature cited|참고\s*문헌)\W*$", re.I)
 
 
 @dataclass
@@ -268,8 +271,13 @@ def _make_chunk(doc: Document, page_text: str, page: int | None, start: int, end
         start=start,
         end=end,
         lang=doc.lang,
-        kind=unit.kind,
+        kind="reference" if unit.kind in ("text", "footnote") and _in_bibliography(unit.section) else unit.kind,
         caption=unit.caption if unit.kind in ("table", "figure") else "",
         footnotes=marks,
         source_note=next((line.strip() for line in body.splitlines() if SOURCE.match(line.strip())), ""),
     )
+
+
+def _in_bibliography(section: str) -> bool:
+    """Whether a section path ("References", "■ 참고문헌", "7 Bibliography › …") lies in a reference list."""
+    return any(BIBLIOGRAPHY.match(part.strip()) for part in section.split("›"))

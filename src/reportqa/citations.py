@@ -241,7 +241,7 @@ class CitationIndex:
         """The indexed vector of the footnote line itself, when the footnote was indexed as a chunk."""
         for row in self.rows_by_doc.get(doc_id, ()):
             chunk = self.store.chunks[row]
-            if chunk.kind == "footnote" and marker in chunk.footnotes:
+            if chunk.kind in ("footnote", "reference") and marker in chunk.footnotes:
                 _, vector = self._claim(chunk, int(row), marker)
                 return vector
         return None

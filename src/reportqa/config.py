@@ -41,6 +41,8 @@ _DESCRIPTIONS = {
     "second_weight": "weight of the second encoder in score fusion",
     "cross_language_offset": "cosine added to passages in the other language than the question (e5 favours "
     "its own language by about this much)",
+    "reference_penalty": "subtracted from the fused score of passages in a reference list (bibliography entries "
+    "name many things and answer few questions)",
     "abstain_below": "abstain when the fused evidence score of the best passage is below this",
     "abstain_aux_below": "abstain when the second encoder's similarity to the best passage is below this …",
     "abstain_aux_unless_above": "… unless the fused evidence score is at least this (overwhelming evidence wins)",
@@ -78,6 +80,7 @@ class Settings:
     second_encoder: str = "use-multilingual-v3"
     second_weight: float = 0.5
     cross_language_offset: float = 0.02
+    reference_penalty: float = 2.0
     abstain_below: float = 2.5
     abstain_aux_below: float = 0.22
     abstain_aux_unless_above: float = 6.0

@@ -143,8 +143,10 @@ def _target(now: _Reading, before: _Reading) -> tuple[int, int] | None:
     candidates = [g for g in groups if g[0].kind == wanted]
     particle = now.units[-1].particle
     if wanted == "name" and particle in _TOPIC_KO:
-        # "그럼 바이두는?" after "센스타임이 … 내놓은 AI 서비스는?": a new topic replaces the subject (이/가)
-        subjects = [g for g in groups if g[-1].particle == "JKS"]
+        # a new topic replaces the name the previous question was about (미국이, 미국의), else its
+        # subject whatever it is ("그럼 바이두는?" after "센스타임이 … 내놓은 AI 서비스는?")
+        marked = [g for g in candidates if g[-1].particle in _TOPIC_KO | {"JKG"}]
+        subjects = marked or [g for g in groups if g[-1].particle == "JKS"]
         if subjects:
             return subjects[0][0].start, subjects[0][-1].end
     elif particle == "JKB":

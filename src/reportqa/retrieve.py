@@ -13,7 +13,9 @@ out from the best candidates, not the raw scale, which differs per encoder and p
 summed; BM25 is weighted by how much of the question its best chunk covers, so it counts when it
 matches the question's words and fades when it cannot. English questions reach Korean text in
 BM25 through their words' nearest Korean terms of the corpus (``lexical.TermTranslator``); English
-passages are scored with the question's own words.
+passages are scored with the question's own words. Passages of a reference list (chunk kind
+"reference") lose ``reference_penalty``: a bibliography entry names many models, authors and titles,
+so it matches questions it cannot answer.
 """
 
 from __future__ import annotations
@@ -213,6 +215,7 @@ class Retriever:
         else:
             dense, aux = self._exact(query_vectors, aux_queries)
         chunk_langs = self.search.chunk_languages()
+        references = self.search.chunk_kinds() == "reference"
         results = []
         for i, lexical_query in enumerate(prepared.lexical):
             language = lexical_query.language
@@ -221,9 +224,9 @@ class Retriever:
             if self._large:  # scored on the candidate rows alone; every other chunk is out of the running
                 rows = self._candidate_rows(candidates[i], lists)
                 dense_i, aux_i = self._dense_for_rows(rows, query_vectors[i], aux_query)
-                langs = chunk_langs[rows]
+                langs, in_references = chunk_langs[rows], references[rows]
             else:
-                rows, langs = None, chunk_langs
+                rows, langs, in_references = None, chunk_langs, references
                 dense_i, aux_i = dense[i], (aux[i] if aux is not None else None)
             (scores, coverage, matched), *expanded = lists
             lexical_z = lexical_term(scores, coverage, rows, matched)
@@ -236,6 +239,7 @@ class Retriever:
                 lexical_z = np.where(langs != language, expanded_z, lexical_z)
             dense_i = dense_i + self.settings.cross_language_offset * (langs != language)
             fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight)
+            fused -= self.settings.reference_penalty * in_references
             results.append(self._retrieval(fused, aux_i, top_k, rows))
         return results
 

@@ -102,6 +102,7 @@ class IndexData:
     lexical: object = field(default=None, repr=False)  # the BM25 index read from disk
     row_languages: np.ndarray | None = field(default=None, repr=False)
     row_documents: np.ndarray | None = field(default=None, repr=False)  # positions in ``documents``
+    row_kinds: np.ndarray | None = field(default=None, repr=False)
     row_files: dict = field(default_factory=dict, repr=False)  # vector name → ``RowFile`` of the saved matrix
 
     def __post_init__(self) -> None:
@@ -123,6 +124,12 @@ class IndexData:
         if self.row_languages is None:
             self.row_languages = np.array([c.lang for c in self.chunks], dtype="U8")
         return self.row_languages
+
+    def kinds(self) -> np.ndarray:
+        """The kind of every chunk ("text", "table", "reference" …), by row."""
+        if self.row_kinds is None:
+            self.row_kinds = np.array([c.kind for c in self.chunks], dtype="U10")
+        return self.row_kinds
 
     def documents_by_row(self) -> np.ndarray:
         """Each chunk's document as its position in ``documents``."""
@@ -196,7 +203,7 @@ class IndexData:
         if not isinstance(self.features.tokens, list):
             self.features.tokens = list(self.features.tokens)
         self.flat, self.ann, self.lexical, self.row_files = None, {}, None, {}
-        self.row_languages = self.row_documents = None
+        self.row_languages = self.row_documents = self.row_kinds = None
 
     def sentences_of(self, row: int) -> list[tuple[int, int, np.ndarray]]:
         """(start, end, e5 vector) of each indexed sentence of chunk ``row``."""

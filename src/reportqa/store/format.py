@@ -35,9 +35,15 @@ from .data import ARRAYS, VECTORS, Features, IndexData
 from .lines import JsonLines, RowFile, write_lines
 from .search import ANN_LISTS, ANN_PROBES, SearchIndex
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 CURRENT = "current"
-ROW_ARRAYS = ("chunk_offsets", "token_offsets", "languages", "documents_by_row")  # saved as .npy files, read whole
+ROW_ARRAYS = (
+    "chunk_offsets",
+    "token_offsets",
+    "languages",
+    "kinds",
+    "documents_by_row",
+)  # saved as .npy files, read whole
 
 
 @dataclass
@@ -78,6 +84,7 @@ class IndexStore(IndexData):
             "chunk_offsets": write_lines(version / "chunks.jsonl", self.chunks, Chunk.to_dict),
             "token_offsets": write_lines(version / "tokens.jsonl", self.features.tokens, list),
             "languages": self.languages(),
+            "kinds": self.kinds(),
             "documents_by_row": self.documents_by_row(),
         }
         _write(
@@ -184,8 +191,8 @@ class IndexStore(IndexData):
         by_row = rows["documents_by_row"]
         consistent = (
             n == len(tokens) == len(arrays["vectors"]) == len(arrays["aux_vectors"])
-            and rows["languages"].shape == by_row.shape == (n,)
-            and rows["languages"].dtype.kind == "U"
+            and rows["languages"].shape == rows["kinds"].shape == by_row.shape == (n,)
+            and rows["languages"].dtype.kind == rows["kinds"].dtype.kind == "U"
             and by_row.dtype == np.int32
             and np.array_equal(
                 np.bincount(by_row, minlength=len(documents)) if n and by_row.min() >= 0 else np.zeros(len(documents)),
@@ -214,6 +221,7 @@ class IndexStore(IndexData):
             extras=extras,
             lexical=lexical,
             row_languages=rows["languages"],
+            row_kinds=rows["kinds"],
             row_documents=by_row,
             row_files={name: RowFile(arrays[name]) for name in VECTORS},
         )

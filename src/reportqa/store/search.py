@@ -50,6 +50,10 @@ class SearchIndex:
         """The language code of every chunk, by row (kept for per-question language offsets)."""
         return self.data.languages()
 
+    def chunk_kinds(self) -> np.ndarray:
+        """The kind of every chunk, by row (a reference list's entries are ranked lower)."""
+        return self.data.kinds()
+
     def sentence_spans(self) -> np.ndarray:
         """``spans[r]:spans[r + 1]`` are the sentence indices of chunk row ``r`` (rows are sorted)."""
         if self._spans is None:
