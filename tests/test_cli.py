@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from conftest import ROOT, copy_corpus
+from reportqa import ReportQA
 from reportqa.cli import main
 
 pytestmark = pytest.mark.slow
@@ -167,6 +168,7 @@ def test_an_index_in_an_older_format_is_rebuilt_by_the_next_build(tmp_path, caps
     assert main(["ask", "미국의 R&D 지출은?", *dirs]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "index format 5" in err and "reportqa build --force" in err
+    assert ReportQA(index_dir=index, corpus_dir=corpus).index_outdated() == "the index was written in an older format"
     caplog.handler.setLevel(logging.WARNING)  # the CLI set its handlers to its own level above
     with caplog.at_level(logging.WARNING, logger="reportqa"):
         assert main(["build", *dirs]) == 0
@@ -174,6 +176,7 @@ def test_an_index_in_an_older_format_is_rebuilt_by_the_next_build(tmp_path, caps
     capsys.readouterr()
     assert main(["ask", "미국의 R&D 지출은?", "--json", *dirs]) == 0
     assert json.loads(capsys.readouterr().out)["passages"]
+    assert ReportQA(index_dir=index, corpus_dir=corpus).index_outdated() is None
 
 
 def test_a_reader_that_stops_early_ends_the_command_quietly(cli_dirs):

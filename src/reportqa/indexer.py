@@ -167,19 +167,27 @@ class Indexer:
             return RayRunner
         return RUNNERS[self.settings.build_runner]
 
-    def _previous(self, force: bool) -> IndexStore | None:
-        """The index to update, or None to build one from nothing."""
+    def outdated(self) -> str | None:
+        """Why the index must be built again from its documents (an older file format or older
+        chunking rules), or None when it is current or absent."""
         manifest = read_manifest(self.settings.index_dir)
-        if force or manifest is None:
+        if manifest is None:
             return None
         if manifest.get("format_version") != FORMAT_VERSION:
-            logger.warning("the index was written in an older format: indexing every document again")
+            return "the index was written in an older format"
+        if manifest.get("chunking_rules", 1) != RULES_VERSION:
+            return "the index was chunked by older rules"
+        return None
+
+    def _previous(self, force: bool) -> IndexStore | None:
+        """The index to update, or None to build one from nothing."""
+        if force or read_manifest(self.settings.index_dir) is None:
             return None
-        store = self.load()
-        if store.chunking_rules != RULES_VERSION:
-            logger.warning("the index was chunked by older rules: indexing every document again")
+        reason = self.outdated()
+        if reason:
+            logger.warning("%s: indexing every document again", reason)
             return None
-        return store
+        return self.load()
 
     def _new_files(self, store: IndexStore | None, seen: dict[str, Path], report: BuildReport):
         """(name, sha256, path, bytes) of each corpus file the index lacks; unchanged and unreadable ones are noted."""

@@ -96,6 +96,10 @@ class ReportQA:
     def has_index(self) -> bool:
         return read_manifest(self.settings.index_dir) is not None
 
+    def index_outdated(self) -> str | None:
+        """Why the index needs building again (older format or chunking rules), or None."""
+        return self.indexer.outdated()
+
     # --- building ----------------------------------------------------------------------------
     def build(self, force: bool = False, progress: bool = False, cancel: threading.Event | None = None) -> BuildReport:
         """Bring the index in line with the corpus; unchanged documents are not re-embedded."""

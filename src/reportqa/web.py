@@ -223,8 +223,9 @@ def build_app(qa: ReportQA, max_upload_mb: float | None = None):
 
 
 def serve(qa: ReportQA, host: str = "127.0.0.1", port: int = 7860) -> None:
-    if not qa.has_index():
-        print("no index yet: building it from the corpus …", file=sys.stderr)
+    outdated = qa.index_outdated()
+    if not qa.has_index() or outdated:
+        print(f"{outdated or 'no index yet'}: building it from the corpus …", file=sys.stderr)
         report = qa.build(progress=True)
         print(
             f"indexed {len(report.added)} documents, {report.chunks} chunks in {report.seconds:.0f}s", file=sys.stderr
