@@ -123,3 +123,59 @@ def test_question_cleaning_gives_a_question_or_refuses_it(question):
     except QuestionError:
         return
     assert 0 < len(cleaned) <= 2000 and cleaned == cleaned.strip() and printable(cleaned) == cleaned
+
+
+# pieces of questions that exercise the follow-up reading: conjunctions, pronouns, names, numbers,
+# Korean particles glued to words, English articles and prepositions
+_QUESTION_PIECES = st.sampled_from(
+    [
+        "그럼",
+        "그것은",
+        "그",
+        "중국은",
+        "미국이",
+        "센스타임이",
+        "바이두는",
+        "phi-1의",
+        "MBPP에서는",
+        "걸러낸",
+        "웹",
+        "데이터는",
+        "몇",
+        "개인가",
+        "?",
+        "What",
+        "about",
+        "the",
+        "US",
+        "CHIPS",
+        "Act",
+        "And",
+        "on",
+        "it",
+        "2023년",
+        "GPT-4",
+        "'s",
+        "은",
+        "가",
+        "를",
+        "",
+    ]
+)
+_QUESTIONS = st.one_of(st.lists(_QUESTION_PIECES, max_size=8).map(" ".join), st.text(max_size=60))
+
+
+@FUZZ
+@given(question=_QUESTIONS, history=st.lists(_QUESTIONS, max_size=3))
+@example(question="그럼 가?", history=["이 가 은?"])
+@example(question="And the?", history=["What about the the?"])
+def test_a_follow_up_is_read_as_a_question_whatever_its_words(question, history):
+    from reportqa.followup import resolve
+
+    resolved = resolve(question, history)
+    assert resolved.question == question and isinstance(resolved.query, str)
+    assert resolved.mode in ("standalone", "swap", "continue")
+    if resolved.mode == "standalone":
+        assert resolved.query == question
+    if not history:
+        assert resolved.query == question

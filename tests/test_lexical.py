@@ -33,3 +33,21 @@ def test_bm25_ranks_the_matching_chunk_first():
     scores = index.scores(tokenize("중국 언어모델은?"))
     assert int(np.argmax(scores)) == 1
     assert index.scores(tokenize("quantum chromodynamics")).max() == 0.0
+
+
+def test_term_vectors_embed_only_the_terms_not_known_yet():
+    from reportqa.lexical import korean_terms, term_vectors
+
+    assert korean_terms(["중국", "gpu", "칩", "보조금", "중국", "2022"]) == ["보조금", "중국"]  # two syllables or more
+    calls = []
+
+    def embed(words):
+        calls.append(list(words))
+        return np.array([[len(w), 1.0] for w in words], dtype=np.float32)
+
+    known = term_vectors(["반도체", "중국"], embed, 2)
+    assert calls == [["반도체", "중국"]]
+    vectors = term_vectors(["보조금", "중국"], embed, 2, ["반도체", "중국"], known)
+    assert calls[-1] == ["보조금"]  # 중국's vector is reused
+    assert vectors.tolist() == [[3.0, 1.0], [2.0, 1.0]]
+    assert term_vectors([], embed, 2).shape == (0, 2)

@@ -258,3 +258,39 @@ def test_warm_loads_everything_a_question_needs(tmp_path, small_corpus, hash_enc
     fresh.warm()
     assert fresh.models.encoder_loaded and tokenizer_loaded()
     assert fresh.ask("How many GPUs does the cluster have?").passages
+
+
+@pytest.mark.slow
+def test_the_korean_terms_are_embedded_at_build_once_and_an_english_question_finds_them(
+    tmp_path, small_corpus, hash_encoder, monkeypatch
+):
+    from reportqa.lexical import korean_terms
+
+    settings = Settings(abstain_below=-1e9)  # with the second encoder, which embeds the terms
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=settings)
+    qa.build()
+    store = qa.version().store
+    assert store.terms == korean_terms(t for tokens in store.features.tokens for t in tokens) and "알파" in store.terms
+    before = dict(zip(store.terms, np.array(store.term_vectors)))
+
+    aux = qa.aux_encoder
+    embedded = []
+    real = aux.encode_passages
+    monkeypatch.setattr(
+        aux, "encode_passages", lambda texts, *a, **k: embedded.append(list(texts)) or real(texts, *a, **k)
+    )
+    (small_corpus / "charlie.txt").write_text("감마 위성은 2024년에 발사되었다.\n", encoding="utf-8")
+    qa.build()
+    store = qa.version().store
+    new_terms = sorted(set(store.terms) - set(before))
+    assert new_terms and new_terms in embedded  # the new document's terms, and only those, were embedded
+    assert not any("알파" in call for call in embedded)
+    after = dict(zip(store.terms, np.array(store.term_vectors)))
+    assert all(np.array_equal(after[t], before[t]) for t in before)
+
+    embedded.clear()
+    reopened = ReportQA(
+        index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=settings, aux_encoder=aux
+    )
+    reopened.ask("When was the alpha project started?")
+    assert embedded == []  # the English question's term table came from the index

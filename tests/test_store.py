@@ -65,6 +65,22 @@ def test_each_rows_kind_is_saved_and_read_without_parsing_a_chunk(tmp_path):
     assert loaded.kinds().tolist() == ["text", "reference", "text"]
 
 
+def test_the_korean_term_table_is_saved_when_present_and_checked_on_open(tmp_path):
+    store, _ = _store()
+    store.save(tmp_path / "without")
+    assert IndexStore.load(tmp_path / "without").terms is None  # optional: embedded on first use then
+    store.terms, store.term_vectors = ["반도체", "중국"], np.eye(2, 4, dtype=np.float32)
+    version = store.save(tmp_path / "with")
+    loaded = IndexStore.load(tmp_path / "with")
+    assert loaded.terms == ["반도체", "중국"] and np.array_equal(loaded.term_vectors, store.term_vectors)
+    (version / "terms.json").write_text('["반도체", "중국", "미국"]', encoding="utf-8")  # three terms, two vectors
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["files"]["terms.json"]["size"] = (version / "terms.json").stat().st_size
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match="terms.json does not match"):
+        IndexStore.load(tmp_path / "with")
+
+
 def test_save_swaps_versions_atomically(tmp_path):
     store, _ = _store()
     first = store.save(tmp_path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,19 +164,55 @@ _HANGUL_TERM = re.compile(r"^[\uac00-\ud7a3]{2,}$")
 _ENGLISH_WORD = re.compile(r"^[a-z]{3,}$")
 
 
+def korean_terms(tokens: Iterable[str]) -> list[str]:
+    """The Korean content terms among ``tokens``, sorted: what an English question's words are mapped to."""
+    return sorted({t for t in tokens if _HANGUL_TERM.match(t)})
+
+
+def term_vectors(
+    terms: list[str],
+    embed: Callable[[list[str]], np.ndarray],
+    dim: int,
+    known_terms: list[str] | None = None,
+    known_vectors: np.ndarray | None = None,
+) -> np.ndarray:
+    """The vectors of ``terms`` by ``embed``, taken from ``known_terms``/``known_vectors`` where they are
+    there: only new terms are embedded (an index saves them, so that neither its next build nor its
+    first English question embeds its whole vocabulary)."""
+    known = {term: i for i, term in enumerate(known_terms or ())} if known_vectors is not None else {}
+    missing = [t for t in terms if t not in known]
+    fresh = dict(zip(missing, embed(missing))) if missing else {}
+    if not terms:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.stack([fresh[t] if t in fresh else known_vectors[known[t]] for t in terms]).astype(np.float32)
+
+
 class TermTranslator:
     """English question words → the corpus's own Korean terms, by nearest neighbours in a multilingual space.
 
     BM25 cannot match "electricity" to "전력"; a multilingual encoder can. The vocabulary is the
-    Korean content terms of the index itself, so expansions are always words BM25 can find.
+    Korean content terms of the index itself, so expansions are always words BM25 can find. Their
+    vectors come from the index where it saved them (``known_terms``/``known_vectors``).
     """
 
-    def __init__(self, vocabulary: list[str], encoder, per_word: int = 2, min_similarity: float = 0.5):
-        self.terms = sorted({t for t in vocabulary if _HANGUL_TERM.match(t)})
+    def __init__(
+        self,
+        vocabulary: list[str],
+        encoder,
+        per_word: int = 2,
+        min_similarity: float = 0.5,
+        known_terms: list[str] | None = None,
+        known_vectors: np.ndarray | None = None,
+    ):
+        self.terms = korean_terms(vocabulary)
         self.encoder = encoder
         self.per_word = per_word
         self.min_similarity = min_similarity
-        self._vectors = encoder.encode_passages(self.terms) if self.terms else None
+        self._vectors = (
+            term_vectors(self.terms, encoder.encode_passages, encoder.dim, known_terms, known_vectors)
+            if self.terms
+            else None
+        )
         self._expansions: dict[str, list[str]] = {}  # English word → its Korean terms; words recur across questions
 
     def unknown(self, tokens: list[str]) -> list[str]:

@@ -15,7 +15,7 @@ from .config import Settings
 from .encoder import Encoder
 from .errors import ReportQAError
 from .evidence import Evidence, neighbours, page_of
-from .indexer import Indexer
+from .indexer import Indexer, outdated
 from .models import Models
 from .records import Answer, BuildReport, DocumentEntry, Reference
 from .retrieve import IndexVersion
@@ -98,7 +98,7 @@ class ReportQA:
 
     def index_outdated(self) -> str | None:
         """Why the index needs building again (older format or chunking rules), or None."""
-        return self.indexer.outdated()
+        return outdated(read_manifest(self.settings.index_dir))
 
     # --- building ----------------------------------------------------------------------------
     def build(self, force: bool = False, progress: bool = False, cancel: threading.Event | None = None) -> BuildReport:

@@ -139,8 +139,8 @@ def should_abstain(evidence: float, aux_similarity: float | None, settings: Sett
 
 class IndexVersion:
     """One index and what searching it builds on first use: BM25 and the FAISS indexes (``SearchIndex``),
-    the English→Korean term table and the citation links. A build makes a new version; questions
-    keep the one they began with."""
+    the English→Korean term table (from the term vectors the index saved) and the citation links. A
+    build makes a new version; questions keep the one they began with."""
 
     def __init__(self, store: IndexStore):
         self.store = store
@@ -151,7 +151,10 @@ class IndexVersion:
     def translator(self, encoder: Encoder) -> TermTranslator:
         """English → Korean term expansion over this index's vocabulary, embedded by ``encoder``."""
         if self._translator is None:
-            self._translator = TermTranslator(self.search.lexical().vocabulary(), encoder)
+            data = self.store
+            self._translator = TermTranslator(
+                self.search.lexical().vocabulary(), encoder, known_terms=data.terms, known_vectors=data.term_vectors
+            )
         return self._translator
 
     def citations(self) -> CitationIndex:

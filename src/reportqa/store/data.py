@@ -103,6 +103,10 @@ class IndexData:
     row_languages: np.ndarray | None = field(default=None, repr=False)
     row_documents: np.ndarray | None = field(default=None, repr=False)  # positions in ``documents``
     row_kinds: np.ndarray | None = field(default=None, repr=False)
+    # the second encoder's vectors of the Korean terms of the chunks' tokens (``lexical.korean_terms``),
+    # for the English→Korean term expansion; optional: without them the terms are embedded on first use
+    terms: list[str] | None = field(default=None, repr=False)
+    term_vectors: np.ndarray | None = field(default=None, repr=False)
     row_files: dict = field(default_factory=dict, repr=False)  # vector name → ``RowFile`` of the saved matrix
 
     def __post_init__(self) -> None:

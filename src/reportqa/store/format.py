@@ -6,7 +6,9 @@ Opening reads no row: vector files are memory-mapped (a small index is scored wh
 large index's questions read their rows by ``pread`` (``lines.RowFile``); BM25's postings and the IVF
 lists are memory-mapped; chunks are parsed when a question reaches them (``lines.JsonLines``). So
 opening a million chunks costs what opening a thousand does, and the memory a server holds is what
-its questions touch.
+its questions touch. The second encoder's vectors of the index's Korean terms (``terms.json``,
+``term_vectors.npy``, for the English→Korean term expansion) are optional: without them they are
+embedded on first use.
 
 Each save writes a complete new version directory and then atomically repoints the ``current``
 symlink at it, so a reader (or a crash) only ever sees a whole index. Vectors are normalised, so
@@ -92,6 +94,9 @@ class IndexStore(IndexData):
             json.dumps([asdict(d) for d in self.documents.values()], ensure_ascii=False, indent=1),
         )
         _write(version / "extras.json", json.dumps(self.extras, ensure_ascii=False))
+        if self.terms is not None and self.term_vectors is not None:
+            _write(version / "terms.json", json.dumps(self.terms, ensure_ascii=False))
+            offsets["term_vectors"] = np.asarray(self.term_vectors, dtype=np.float32)
         for name, array in [*((name, getattr(self.features, name)) for name in ARRAYS), *offsets.items()]:
             with open(version / f"{name}.npy", "wb") as f:
                 np.save(f, array)
@@ -183,6 +188,7 @@ class IndexStore(IndexData):
                 for name in ANN_LISTS
                 if (path := version / f"ann-{name}.faiss").exists()
             }
+            terms, term_vectors = _term_table(version, manifest.get("aux_dim", 0))
         except Exception as e:  # noqa: BLE001 (any parse failure of a damaged file: one message, one fix)
             raise IndexCorruptError(
                 f"index in {version} is damaged ({type(e).__name__}: {str(e)[:80]}): run 'reportqa build --force'"
@@ -224,6 +230,8 @@ class IndexStore(IndexData):
             row_kinds=rows["kinds"],
             row_documents=by_row,
             row_files={name: RowFile(arrays[name]) for name in VECTORS},
+            terms=terms,
+            term_vectors=term_vectors,
         )
         for name, ann_index in ann.items():
             ivf = faiss.extract_index_ivf(ann_index)
@@ -233,6 +241,17 @@ class IndexStore(IndexData):
                 lists.prefetch_nthread = 0  # (they cost 2.5 ms a search, the search itself 0.9)
             store.ann[name] = ann_index
         return store
+
+
+def _term_table(version: Path, aux_dim: int) -> tuple[list[str] | None, np.ndarray | None]:
+    """The saved Korean terms and their second-encoder vectors, or (None, None) where none were saved."""
+    if not (version / "terms.json").exists():
+        return None, None
+    terms = json.loads((version / "terms.json").read_text(encoding="utf-8"))
+    vectors = np.load(version / "term_vectors.npy", mmap_mode="r")
+    if not isinstance(terms, list) or vectors.ndim != 2 or vectors.shape != (len(terms), aux_dim):
+        raise ValueError("terms.json does not match term_vectors.npy")
+    return terms, vectors
 
 
 class BuildLock:
