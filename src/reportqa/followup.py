@@ -9,7 +9,11 @@ follow-up: a leading conjunction (그럼, "and", "what about"), a pronoun or det
 
 * **swap** — a follow-up without a predicate ("그럼 중국은?", "And on MBPP?", "And of germanium?") is
   the previous question with its closest unit replaced: "How big are the chip subsidies in the US
-  CHIPS Act?" + "What about China?" → "How big are the chip subsidies in China?";
+  CHIPS Act?" + "What about China?" → "How big are the chip subsidies in China?". Which unit is
+  closest is read from English prepositions ("And on MBPP?") and Korean particles: a new topic
+  (은/는) takes the place of the name the question was about or of its subject (이/가), a place or
+  means (에서, 에) that of a name that is not its owner (의); a verb with an adnominal ending
+  ("걸러낸 웹 데이터") describes a noun and is no predicate;
 * **continue** — a follow-up that asks something new ("What was it trained on?", "그럼 몇 스텝 동안
   진행했나?") is asked with the previous question's names ("… phi-1").
 
