@@ -65,20 +65,43 @@ def test_each_rows_kind_is_saved_and_read_without_parsing_a_chunk(tmp_path):
     assert loaded.kinds().tolist() == ["text", "reference", "text"]
 
 
-def test_the_korean_term_table_is_saved_when_present_and_checked_on_open(tmp_path):
+def test_the_korean_term_table_is_saved_with_the_index_and_checked_on_open(tmp_path):
     store, _ = _store()
-    store.save(tmp_path / "without")
-    assert IndexStore.load(tmp_path / "without").terms is None  # optional: embedded on first use then
-    store.terms, store.term_vectors = ["반도체", "중국"], np.eye(2, 4, dtype=np.float32)
-    version = store.save(tmp_path / "with")
+    store.features.tokens = [["반도체", "text"], ["중국", "0"], ["text"]]
+    store.save(tmp_path / "without")  # no encoder given: no table (the terms are embedded on first use)
+    assert IndexStore.load(tmp_path / "without").terms is None
+    embedded = []
+
+    def embed(words):
+        embedded.append(list(words))
+        return np.stack([np.full(4, len(w), dtype=np.float32) for w in words])
+
+    store.save(tmp_path / "with", embed_terms=embed)
     loaded = IndexStore.load(tmp_path / "with")
-    assert loaded.terms == ["반도체", "중국"] and np.array_equal(loaded.term_vectors, store.term_vectors)
-    (version / "terms.json").write_text('["반도체", "중국", "미국"]', encoding="utf-8")  # three terms, two vectors
+    assert loaded.terms == ["반도체", "중국"] and loaded.term_vectors.tolist() == [[3.0] * 4, [2.0] * 4]
+    loaded.remove_document("d1")
+    loaded.add_document(*_document_like(store, "d1", [["중국", "미국"], ["반도체"], ["text"]]))
+    loaded.save(tmp_path / "with", embed_terms=embed)
+    assert embedded == [["반도체", "중국"], ["미국"]]  # only the new term is embedded
+    assert IndexStore.load(tmp_path / "with").terms == ["미국", "반도체", "중국"]
+    version = tmp_path / "with" / "current"
+    (version / "terms.json").write_text(
+        '["반도체", "중국", "미국", "일본"]', encoding="utf-8"
+    )  # four terms, three vectors
     manifest = json.loads((version / "manifest.json").read_text())
     manifest["files"]["terms.json"]["size"] = (version / "terms.json").stat().st_size
     (version / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexCorruptError, match="terms.json does not match"):
         IndexStore.load(tmp_path / "with")
+
+
+def _document_like(store, doc, tokens):
+    """A document with ``store``'s chunks of ``doc`` and their vectors but other tokens."""
+    features = _features(len(tokens), store.dim)
+    features.tokens = tokens
+    chunks = [Chunk(f"{doc}-c{i}", doc, f"text {i}", "S", None, 0, 6, "en") for i in range(len(tokens))]
+    entry = DocumentEntry(doc, f"{doc}.txt", "Title", "en", 1, False, [], "2026-01-01", {"short": "T"})
+    return entry, chunks, features
 
 
 def test_save_swaps_versions_atomically(tmp_path):

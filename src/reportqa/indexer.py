@@ -19,7 +19,6 @@ from .corpus import CorpusChange, recover, safe_name
 from .documents import SUPPORTED_SUFFIXES, corpus_files, printable, read_bounded, scan_corpus
 from .documents import sha256_bytes as sha256
 from .errors import BuildCancelled, DocumentError, ReportQAError
-from .lexical import korean_terms, term_vectors
 from .models import Models
 from .records import BuildReport, Chunk, Document, DocumentEntry
 from .runners import RUNNERS, Embedded, read_new_file
@@ -155,8 +154,11 @@ class Indexer:
             _edit(store, added, seen, report)
             _stop_if(cancel)
             if report.changed or force or read_manifest(self.settings.index_dir) is None:
-                _embed_new_terms(store, self.models)
-                store.save(self.settings.index_dir, ann_above=self.settings.ann_above)
+                store.save(  # the second encoder is loaded only if a Korean term is new (not for a removal)
+                    self.settings.index_dir,
+                    ann_above=self.settings.ann_above,
+                    embed_terms=lambda words: self.models.aux_encoder.encode_passages(words),
+                )
         report.chunks = len(store.chunks)
         report.seconds = time.perf_counter() - started
         return report, store
@@ -230,22 +232,6 @@ def outdated(manifest: dict | None) -> str | None:
     if manifest.get("chunking_rules", 1) != RULES_VERSION:
         return "the index was chunked by older rules"
     return None
-
-
-def _embed_new_terms(store: IndexStore, models: Models) -> None:
-    """The second encoder's vectors of the index's Korean terms, saved with it: only terms new to the
-    index are embedded, and an English question finds them ready (embedding a large corpus's whole
-    vocabulary on its first English question took seconds)."""
-    if not store.aux_dim:
-        store.terms = store.term_vectors = None
-        return
-    terms = korean_terms(token for tokens in store.features.tokens for token in tokens)
-    if terms == store.terms:
-        return
-    store.term_vectors = term_vectors(  # the encoder is loaded only if a term is new (not for a removal)
-        terms, lambda words: models.aux_encoder.encode_passages(words), store.aux_dim, store.terms, store.term_vectors
-    )
-    store.terms = terms
 
 
 def _entry(name: str, doc_id: str, document: Document) -> DocumentEntry:

@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from ..documents import sha256_file
 from ..errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
-from ..lexical import LexicalIndex
+from ..lexical import LexicalIndex, korean_terms, term_vectors
 from ..records import Chunk, DocumentEntry
 from .data import ARRAYS, VECTORS, Features, IndexData
 from .lines import JsonLines, RowFile, write_lines
@@ -69,11 +69,17 @@ class IndexStore(IndexData):
             "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
-    def save(self, index_dir: Path, ann_above: int | None = None) -> Path:
+    def save(
+        self,
+        index_dir: Path,
+        ann_above: int | None = None,
+        embed_terms: Callable[[list[str]], np.ndarray] | None = None,
+    ) -> Path:
         """Write a new version next to the current one and swap it in atomically.
 
         With more than ``ann_above`` chunks, the approximate indexes for candidate search are built
-        and written too, so opening the index does not train them.
+        and written too, so opening the index does not train them. ``embed_terms`` (the second
+        encoder's) embeds the Korean terms new to the index, which are saved with their vectors.
         """
         import faiss
 
@@ -94,6 +100,8 @@ class IndexStore(IndexData):
             json.dumps([asdict(d) for d in self.documents.values()], ensure_ascii=False, indent=1),
         )
         _write(version / "extras.json", json.dumps(self.extras, ensure_ascii=False))
+        self.lexical = search.lexical()  # kept, with the IVF indexes below, for the searches that follow
+        self.terms, self.term_vectors = _term_table_for(self, embed_terms)
         if self.terms is not None and self.term_vectors is not None:
             _write(version / "terms.json", json.dumps(self.terms, ensure_ascii=False))
             offsets["term_vectors"] = np.asarray(self.term_vectors, dtype=np.float32)
@@ -102,7 +110,6 @@ class IndexStore(IndexData):
                 np.save(f, array)
                 f.flush()
                 os.fsync(f.fileno())
-        self.lexical = search.lexical()  # kept, with the IVF indexes below, for the searches that follow
         self.lexical.save(version)
         if ann_above is not None and len(self.chunks) > ann_above:
             for name in ANN_LISTS:
@@ -241,6 +248,20 @@ class IndexStore(IndexData):
                 lists.prefetch_nthread = 0  # (they cost 2.5 ms a search, the search itself 0.9)
             store.ann[name] = ann_index
         return store
+
+
+def _term_table_for(
+    store: IndexStore, embed: Callable[[list[str]], np.ndarray] | None
+) -> tuple[list[str] | None, np.ndarray | None]:
+    """The Korean term table in line with ``store``'s vocabulary: only new terms are embedded (a large
+    corpus's whole vocabulary took seconds on its first English question); without ``embed`` a table
+    that no longer matches is dropped, and the terms are embedded on first use."""
+    terms = korean_terms(store.lexical.vocabulary()) if store.aux_dim else None
+    if terms == store.terms:
+        return store.terms, store.term_vectors
+    if terms is None or embed is None:
+        return None, None
+    return terms, term_vectors(terms, embed, store.aux_dim, store.terms, store.term_vectors)
 
 
 def _term_table(version: Path, aux_dim: int) -> tuple[list[str] | None, np.ndarray | None]:
