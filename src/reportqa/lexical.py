@@ -179,11 +179,13 @@ def term_vectors(
     """The vectors of ``terms`` by ``embed``, taken from ``known_terms``/``known_vectors`` where they are
     there: only new terms are embedded (an index saves them, so that neither its next build nor its
     first English question embeds its whole vocabulary)."""
+    if not terms:
+        return np.zeros((0, dim), dtype=np.float32)
+    if known_vectors is not None and known_terms == terms:  # the index's own table: nothing to look up
+        return np.asarray(known_vectors, dtype=np.float32)
     known = {term: i for i, term in enumerate(known_terms or ())} if known_vectors is not None else {}
     missing = [t for t in terms if t not in known]
     fresh = dict(zip(missing, embed(missing))) if missing else {}
-    if not terms:
-        return np.zeros((0, dim), dtype=np.float32)
     return np.stack([fresh[t] if t in fresh else known_vectors[known[t]] for t in terms]).astype(np.float32)
 
 

@@ -218,7 +218,7 @@ class Retriever:
         else:
             dense, aux = self._exact(query_vectors, aux_queries)
         chunk_langs = self.search.chunk_languages()
-        references = self.search.chunk_kinds() == "reference"
+        references = self.search.in_reference_list()
         results = []
         for i, lexical_query in enumerate(prepared.lexical):
             language = lexical_query.language

@@ -39,13 +39,8 @@ from .search import ANN_LISTS, ANN_PROBES, SearchIndex
 
 FORMAT_VERSION = 7
 CURRENT = "current"
-ROW_ARRAYS = (
-    "chunk_offsets",
-    "token_offsets",
-    "languages",
-    "kinds",
-    "documents_by_row",
-)  # saved as .npy files, read whole
+# per-row arrays, saved as .npy files and read whole
+ROW_ARRAYS = ("chunk_offsets", "token_offsets", "languages", "kinds", "documents_by_row")
 
 
 @dataclass

@@ -37,6 +37,7 @@ class SearchIndex:
         self.data = data
         self._lexical: LexicalIndex | None = data.lexical
         self._spans: np.ndarray | None = None
+        self._references: np.ndarray | None = None
         self._flat = data.flat
         self._ann = dict(data.ann)
 
@@ -50,9 +51,12 @@ class SearchIndex:
         """The language code of every chunk, by row (kept for per-question language offsets)."""
         return self.data.languages()
 
-    def chunk_kinds(self) -> np.ndarray:
-        """The kind of every chunk, by row (a reference list's entries are ranked lower)."""
-        return self.data.kinds()
+    def in_reference_list(self) -> np.ndarray:
+        """Whether each chunk, by row, is an entry of a reference list (ranked lower); kept, since
+        comparing a million kinds on every question would cost milliseconds."""
+        if self._references is None:
+            self._references = self.data.kinds() == "reference"
+        return self._references
 
     def sentence_spans(self) -> np.ndarray:
         """``spans[r]:spans[r + 1]`` are the sentence indices of chunk row ``r`` (rows are sorted)."""
