@@ -35,3 +35,39 @@ def test_select_quotes_picks_the_closest_sentence_and_cites_its_passage():
     quotes = select_quotes(question, passages, indexed.__getitem__)
     assert [(q.text, q.passage_rank) for q in quotes] == [("하늘은 파랗다.", 2)]
     assert render(quotes) == "하늘은 파랗다. [2]"
+
+
+def test_words_held_is_the_share_of_distinct_tokens_found():
+    from reportqa.answer import words_held
+
+    assert words_held(["인스퍼", "ai", "서버", "ai"], "AI 서버 기업인 인스퍼 포함") == 1.0
+    assert words_held(["parameter", "phi-1"], "phi-1 has 1.3B parameters") == 1.0  # a stem inside its word
+    assert words_held(["마이크론", "메모리"], "마이크론 제품 구매 중단") == 0.5
+    assert words_held([], "anything") == 0.0
+
+
+def test_a_sentence_that_restates_the_question_breaks_a_near_tie():
+    passages = [_passage(1, "선창가 배에서 이삿짐을 날랐다. 귀하던 설탕이 쏟아져 나왔다.")]
+    spans = split_sentences(passages[0].chunk.text)
+    closer = np.array([1.0, 0.0]), np.array([0.995, 0.0998])  # the first sentence is a little closer
+    indexed = {0: [(a, b, v) for (a, b), v in zip(spans, closer)]}
+    question = np.array([1.0, 0.0])
+    assert select_quotes(question, passages, indexed.__getitem__, max_quotes=1)[0].text.startswith("선창가")
+    quotes = select_quotes(question, passages, indexed.__getitem__, max_quotes=1, tokens=["쏟아지", "설탕", "나오"])
+    assert quotes[0].text == "귀하던 설탕이 쏟아져 나왔다."
+
+
+def test_the_second_encoder_orders_sentences_in_the_other_language_only():
+    from reportqa.answer import SecondView
+
+    text = "미국은 36개 중국 기업을 명단에 추가했다. 미 행정부는 37개 기업을 목록에 추가(인스퍼 포함)."
+    spans = split_sentences(text)
+    e5 = {0: [(a, b, v) for (a, b), v in zip(spans, (np.array([1.0, 0.0]), np.array([0.99, 0.141])))]}
+    use = {0: [(a, b, v) for (a, b), v in zip(spans, (np.array([0.2, 0.98]), np.array([0.9, 0.436])))]}
+    second = SecondView(np.array([1.0, 0.0]), "en", use.__getitem__)
+    question = np.array([1.0, 0.0])
+    korean = [_passage(1, text)]
+    assert select_quotes(question, korean, e5.__getitem__, max_quotes=1)[0].text.startswith("미국은")
+    assert select_quotes(question, korean, e5.__getitem__, max_quotes=1, second=second)[0].text.startswith("미 행정부")
+    in_korean = SecondView(second.vector, "ko", use.__getitem__)  # a Korean question: e5 alone decides
+    assert select_quotes(question, korean, e5.__getitem__, max_quotes=1, second=in_korean)[0].text.startswith("미국은")

@@ -7,7 +7,8 @@ it in the source.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +22,8 @@ PASSAGES_CONSIDERED = 3
 RANK_BONUS = (0.03, 0.015, 0.0)
 SECOND_QUOTE_MARGIN = 0.015
 TYPE_BONUS = 0.05  # a sentence with the asked kind of answer, against e5 cosines that differ by hundredths
+WORDS_BONUS = 0.02  # × the share of the question's tokens a sentence holds: the sentence the question restates
+SECOND_WEIGHT = 0.05  # × the second encoder's cosine, for sentences in the other language than the question
 NOT_FOUND = {
     "ko": "문서에서 이 질문을 뒷받침하는 구절을 찾지 못했습니다.",
     "en": "No supporting passage was found in the documents for this question.",
@@ -69,33 +72,53 @@ def _line_groups(text: str) -> list[tuple[int, int]]:
 SentencesOf = Callable[[int], list[tuple[int, int, np.ndarray]]]
 
 
+@dataclass(frozen=True)
+class SecondView:
+    """The question as the second encoder sees it, and its vectors of a chunk's indexed sentences.
+
+    e5 orders sentences in the other language than the question poorly (an English question's
+    Korean candidates sit within hundredths of each other); the second encoder's cosine breaks those
+    near-ties. Sentences in the question's own language are left to e5, which orders them better.
+    """
+
+    vector: np.ndarray
+    language: str
+    sentences_of: SentencesOf
+
+
 def select_quotes(
     question_vector: np.ndarray,
     passages: list[Passage],
     sentences_of: SentencesOf,
     max_quotes: int = 2,
     question: str = "",
+    tokens: Sequence[str] = (),
+    second: SecondView | None = None,
 ) -> list[Quote]:
     """Pick the sentences of the top passages closest to the question, the best first.
 
     ``sentences_of(row)`` gives a chunk's indexed sentences as (start, end, vector); vectors were
     computed at index time, so answering costs no encoder call. A question that asks for a number
     (얼마, 몇 개, how many, what score …) prefers sentences that hold one, with the unit it asks for
-    (``answer_types``).
+    (``answer_types``); a sentence holding more of the question's ``tokens`` (its BM25 tokens) gains
+    a little, since a question is often a restatement of the sentence that answers it.
     """
     candidates: list[tuple[int, str]] = []
     vectors = []
+    second_scores: list[float] = []
     for passage in passages[:PASSAGES_CONSIDERED]:
-        for start, end, vector in sentences_of(passage.row):
-            candidates.append((passage.rank, passage.chunk.text[start:end]))
-            vectors.append(vector)
+        sentences = sentences_of(passage.row)
+        candidates += [(passage.rank, passage.chunk.text[start:end]) for start, end, _ in sentences]
+        vectors += [vector for _, _, vector in sentences]
+        second_scores += _second_scores(second, passage, len(sentences))
     if not candidates:
         return [Quote(p.chunk.text, p.rank) for p in passages[:1]]
     similarity = np.stack(vectors) @ question_vector
     bonus = np.array([RANK_BONUS[min(rank, len(RANK_BONUS)) - 1] for rank, _ in candidates])
     wanted = asked_type(question)
     typed = np.array([type_match(wanted, text) for _, text in candidates]) * TYPE_BONUS
-    scores = similarity + bonus + typed
+    words = np.array([words_held(tokens, text) for _, text in candidates]) * WORDS_BONUS
+    scores = similarity + bonus + typed + words + SECOND_WEIGHT * np.array(second_scores)
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
     best = scores[order[0]]
     chosen = sorted(
@@ -105,6 +128,28 @@ def select_quotes(
     for quote in quotes:
         assert quote.text in passages[quote.passage_rank - 1].chunk.text, "quotes must be verbatim"
     return quotes
+
+
+def words_held(tokens: Sequence[str], text: str) -> float:
+    """Share of the distinct ``tokens`` (lower-cased morphemes and anchors) found in ``text``.
+
+    A substring test rather than tokenizing each candidate: a noun or an anchor appears as it is,
+    and a quote is chosen among a dozen sentences per question, at no measurable cost."""
+    wanted = set(tokens)
+    if not wanted:
+        return 0.0
+    lowered = text.lower()
+    return sum(token in lowered for token in wanted) / len(wanted)
+
+
+def _second_scores(second: SecondView | None, passage: Passage, count: int) -> list[float]:
+    """The second encoder's cosine of each of a passage's sentences, where it is in the other language."""
+    if second is None or not count or passage.chunk.lang == second.language:
+        return [0.0] * count
+    vectors = [vector for _, _, vector in second.sentences_of(passage.row)]
+    if len(vectors) != count or not len(vectors[0]):
+        return [0.0] * count
+    return (np.stack(vectors) @ second.vector).tolist()
 
 
 def render(quotes: list[Quote]) -> str:

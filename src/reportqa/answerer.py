@@ -13,10 +13,11 @@ import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
-from .answer import NOT_FOUND, render, select_quotes
+from .answer import NOT_FOUND, SecondView, render, select_quotes
 from .config import MAX_TOP_K, Settings
 from .documents import detect_lang
 from .errors import QuestionError
@@ -84,20 +85,29 @@ class Answerer:
         # and a question is too short to keep both cores busy with one of them
         beside = self._beside.submit(retriever.prepare, cleaned)
         query_vectors = self.models.encoder.encode_queries(cleaned)
-        results = retriever.retrieve_prepared(beside.result().with_vectors(query_vectors), wide)
+        prepared = beside.result().with_vectors(query_vectors)
+        results = retriever.retrieve_prepared(prepared, wide)
         for j, i in enumerate(alone):
             results[i] = fuse_retrievals(results[i], results[len(resolved) + j])
         results = [replace(r, passages=r.passages[:top_k]) for r in results[: len(resolved)]]
         retrieved = time.perf_counter()
         citations = version.citations()
         answers = []
-        for turn, vector, result in zip(resolved, query_vectors, results):
+        for i, (turn, vector, result) in enumerate(zip(resolved, query_vectors, results)):
             question = turn.question
             passages = [replace(p, cites=citations.cites(p.chunk, p.row)) for p in result.passages]
             if result.abstained or not passages:
                 answer = Answer(question, NOT_FOUND[detect_lang(question)], passages, abstained=True)
             else:
-                quotes = select_quotes(vector, passages, version.store.sentences_of, question=turn.query)
+                spoken = prepared.lexical[i]
+                quotes = select_quotes(
+                    vector,
+                    passages,
+                    version.store.sentences_of,
+                    question=turn.query,
+                    tokens=spoken.tokens,
+                    second=_second_view(version, prepared.aux_vectors, i, spoken.language),
+                )
                 answer = Answer(question, render(quotes), passages, quotes=quotes)
             answer.timings = {"retrieve_s": (retrieved - started) / len(resolved)}
             answer.query = turn.query if turn.query != turn.question else None
@@ -120,6 +130,13 @@ class Answerer:
             for load in loads:
                 load.result()
         return current
+
+
+def _second_view(version: IndexVersion, aux_vectors: np.ndarray | None, i: int, language: str) -> SecondView | None:
+    """Question ``i`` as the second encoder sees it, for quoting sentences in the other language."""
+    if aux_vectors is None or not version.store.aux_dim:
+        return None
+    return SecondView(aux_vectors[i], language, partial(version.store.sentences_of, matrix="aux_sentence_vectors"))
 
 
 def fuse_retrievals(context: Retrieval, alone: Retrieval) -> Retrieval:

@@ -209,9 +209,10 @@ class IndexData:
         self.flat, self.ann, self.lexical, self.row_files = None, {}, None, {}
         self.row_languages = self.row_documents = self.row_kinds = None
 
-    def sentences_of(self, row: int) -> list[tuple[int, int, np.ndarray]]:
-        """(start, end, e5 vector) of each indexed sentence of chunk ``row``."""
+    def sentences_of(self, row: int, matrix: str = "sentence_vectors") -> list[tuple[int, int, np.ndarray]]:
+        """(start, end, vector) of each indexed sentence of chunk ``row``: e5's, or the second encoder's
+        with ``matrix="aux_sentence_vectors"``."""
         rows = self.features.sentences[:, 0]
         lo, hi = np.searchsorted(rows, row, "left"), np.searchsorted(rows, row, "right")
-        vectors = self.take("sentence_vectors", np.arange(lo, hi))
+        vectors = self.take(matrix, np.arange(lo, hi))
         return [(int(a), int(b), vector) for vector, (_, a, b) in zip(vectors, self.features.sentences[lo:hi])]
