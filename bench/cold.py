@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "챗GPT 학습에 사용된 전력량은?"
+QUESTION_EN = "How much electricity did training ChatGPT use?"  # plain English: answered without Kiwi
 
 AFTER_WARM = r"""
 import sys, time
@@ -122,7 +123,11 @@ def main() -> None:
             f"first question {statistics.median(float(q) for _, q in warm) * 1000:.1f} ms (median of {len(warm)})"
         )
         ask = [*cli, "ask", QUESTION, "--json", *dirs]
-        local = [timed(ask, env) for _ in range(args.repeat)]
+        ask_en = [*cli, "ask", QUESTION_EN, "--json", *dirs]
+        local, local_en = [], []
+        for _ in range(args.repeat):  # interleaved: the machine's load drifts
+            local.append(timed(ask, env))
+            local_en.append(timed(ask_en, env))
         daemon = subprocess.Popen([*cli, "daemon", *dirs], env=env, stderr=subprocess.PIPE, text=True)
         try:
             daemon.stderr.readline()  # "answering questions on …" once it listens
@@ -131,7 +136,8 @@ def main() -> None:
             daemon.send_signal(signal.SIGINT)
             daemon.wait(30)
         for name, rows in (
-            ("cold `reportqa ask`", local),
+            ("cold `reportqa ask` (Korean)", local),
+            ("cold `reportqa ask` (plain English: no Kiwi)", local_en),
             ("cold `reportqa ask`, a `reportqa daemon` running", resident),
         ):
             wall = statistics.median(w for w, _ in rows)

@@ -1,6 +1,14 @@
-import numpy as np
+import json
+import subprocess
+import sys
+import time
 
-from reportqa.lexical import LexicalIndex, tokenize
+import numpy as np
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from conftest import DEV
+from reportqa.lexical import CONTENT_TAGS, LexicalIndex, _plain_morphemes, analyse, plain_english, tokenize
 
 
 def test_particles_are_stripped_and_content_kept():
@@ -51,3 +59,57 @@ def test_term_vectors_embed_only_the_terms_not_known_yet():
     assert calls[-1] == ["보조금"]  # 중국's vector is reused
     assert vectors.tolist() == [[3.0, 1.0], [2.0, 1.0]]
     assert term_vectors([], embed, 2).shape == (0, 2)
+
+
+def _kiwi_content(text):
+    return [(m.form, m.tag, m.start, m.end) for m in analyse(text) if m.tag in CONTENT_TAGS]
+
+
+_PIECES = st.one_of(
+    st.sampled_from(
+        "phi-1 GPT-3.5-turbo HumanEval H100 A100s 13-gram COVID-19 1.3B 3.5x 50.6% 1,144 12,0 1,2345 v1.3 "
+        "Google's don't U.S. e.g. R&D pass@1 2023-05-01 10:30 1) (see it) the What How many 007 0.5".split()
+    ),
+    st.text(alphabet="abXY019 .,?!'\"()-:;/%&@#[]_\n", max_size=4),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_PIECES, max_size=9), st.sampled_from([" ", "", "-", "  "]), st.sampled_from(["", "?", ".", " ?"]))
+@example(["What", "did", "phi-1", "score", "on", "HumanEval"], " ", "?")
+def test_plain_english_is_cut_exactly_as_kiwi_cuts_it(pieces, joiner, end):
+    """Whatever ``plain_english`` accepts, the Kiwi-free path yields Kiwi's own content morphemes."""
+    text = joiner.join(pieces) + end
+    if plain_english(text):
+        assert _plain_morphemes(text) == _kiwi_content(text)
+
+
+def test_english_questions_are_mostly_plain_and_need_no_kiwi():
+    questions = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
+    english = [q["question"] for q in questions if q["lang"] == "en"]
+    plain = [q for q in english if plain_english(q)]
+    assert len(plain) >= 0.8 * len(english)
+    assert all(_plain_morphemes(q) == _kiwi_content(q) for q in plain)
+    assert not plain_english("미국의 R&D 지출은?") and not plain_english("Who won in the U.S.?")
+    code = (
+        "from reportqa.lexical import tokenize, tokenizer_loaded\n"
+        "assert tokenize('What did phi-1 score on HumanEval in 2023?') == "
+        "['phi', '1', 'score', 'humaneval', '2023', 'phi-1']\n"
+        "assert not tokenizer_loaded()\n"
+        "tokenize('미국 반도체법의 보조금 규모는?')\n"
+        "assert tokenizer_loaded()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_telling_plain_english_takes_linear_time():
+    for hostile, plain in [
+        ("a1" * 50_000 + ".", False),
+        ("1." * 50_000, False),
+        ("x " * 50_000 + ".", False),
+        ("1,1111" * 20_000, False),
+        ("(" * 50_000 + "a", True),
+    ]:
+        started = time.perf_counter()
+        assert plain_english(hostile) is plain
+        assert time.perf_counter() - started < 0.5

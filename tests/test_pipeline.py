@@ -294,3 +294,29 @@ def test_the_korean_terms_are_embedded_at_build_once_and_an_english_question_fin
     )
     reopened.ask("When was the alpha project started?")
     assert embedded == []  # the English question's term table came from the index
+
+
+def test_an_english_question_is_answered_without_kiwi_and_warm_loads_it(tmp_path, small_corpus, hash_encoder):
+    """A fresh process: plain English needs no Korean tokenizer (1.3 s of a cold start); ``warm``
+    loads it, so that a server's first Korean question does not wait for it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS).build()
+    code = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from conftest import HashEncoder
+from reportqa import ReportQA, Settings
+from reportqa.lexical import tokenizer_loaded
+settings = Settings(second_encoder="none", abstain_below=-1e9)
+where = dict(index_dir={str(tmp_path / "index")!r}, corpus_dir={str(small_corpus)!r})
+qa = ReportQA(**where, encoder=HashEncoder(), settings=settings)
+assert qa.ask("How many GPUs does the cluster have?").passages
+assert not tokenizer_loaded()
+fresh = ReportQA(**where, encoder=HashEncoder(), settings=settings)
+fresh.warm()
+assert tokenizer_loaded()
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

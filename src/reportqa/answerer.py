@@ -22,7 +22,7 @@ from .config import MAX_TOP_K, Settings
 from .documents import detect_lang
 from .errors import QuestionError
 from .followup import Resolved, resolve
-from .lexical import load_tokenizer
+from .lexical import load_tokenizer, plain_english
 from .machine import one_blas_thread
 from .models import Models
 from .records import Answer, Passage
@@ -59,7 +59,8 @@ class Answerer:
         cleaned = [clean_question(q) for q in questions]
         if histories is not None and len(histories) != len(cleaned):
             raise QuestionError("one history per question is needed")
-        current = self._ready(version, opened, has_index)
+        earlier = [h for history in histories or () for h in history or ()]
+        current = self._ready(version, opened, has_index, cleaned + earlier)
         with one_blas_thread():  # a question's products are small; spinning BLAS threads would slow the next
             resolved = [
                 resolve(q, [clean_question(h) for h in history or ()], self._closest)
@@ -114,8 +115,11 @@ class Answerer:
             answers.append(answer)
         return answers
 
-    def _ready(self, version: Callable[[], IndexVersion], opened: bool, has_index: Callable[[], bool]) -> IndexVersion:
-        """The index version, with both encoders and the Korean tokenizer loaded side by side on first use.
+    def _ready(
+        self, version: Callable[[], IndexVersion], opened: bool, has_index: Callable[[], bool], texts: list[str]
+    ) -> IndexVersion:
+        """The index version, with both encoders loaded side by side on first use, and the Korean
+        tokenizer beside them when one of ``texts`` needs it (plain English is cut without Kiwi).
 
         Each load is mostly native code that releases the GIL (onnxruntime, sentencepiece, numpy,
         Kiwi), so a one-off ``reportqa ask`` waits for the longest load rather than for their sum.
@@ -123,7 +127,9 @@ class Answerer:
         if (opened and self.models.encoder_loaded) or not has_index():
             return version()  # ready, or no index: its error at once
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="reportqa-load") as pool:
-            loads = [pool.submit(lambda: self.models.encoder), pool.submit(load_tokenizer)]
+            loads = [pool.submit(lambda: self.models.encoder)]
+            if not all(plain_english(text) for text in texts):
+                loads.append(pool.submit(load_tokenizer))
             if self.models.aux_model_name:
                 loads.append(pool.submit(lambda: self.models.aux_encoder))
             current = version()

@@ -212,7 +212,7 @@ class _Reading:
                 units.append(_Unit(bare, match.start(), match.start() + len(bare), "name"))
             elif lower not in _FUNCTION_EN and len(lower) > 1:
                 units.append(_Unit(bare, match.start(), match.start() + len(bare), "word"))
-        everything = analyse(text)
+        everything = analyse(text) if not text.isascii() else []  # Kiwi finds nothing more in ASCII text
         morphemes = [m for m in everything if m.start >= start and not _inside(m.start, covered)]
         if morphemes and (
             morphemes[0].tag in _LEADING_KO

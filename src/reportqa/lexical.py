@@ -61,6 +61,31 @@ class Morpheme:
     end: int
 
 
+# Plain English as Kiwi cuts it: runs of Latin letters (SL) and numbers (SN: decimals, thousands
+# groups). Such text is tokenized without Kiwi, so an English question never waits for its model
+# (about 1.3 s and 290 MB in a fresh process). The grammar is narrow on purpose: anything Kiwi reads
+# otherwise (U.S., 2023-05-01, 10:30, a list marker "1)", R&D, e-mail, URL, hashtag, a sentence ending
+# in "." after a word) goes to Kiwi; tests/test_lexical.py checks that both agree on random text.
+# Every run of letters or digits is maximal (the lookaheads), so matching takes linear time.
+_NUMBER = r"(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+(?:\.\d+)?(?![\d.]))"
+_PLAIN_WORD = rf"(?:[A-Za-z]+(?![A-Za-z])|{_NUMBER})+(?:'[A-Za-z]+(?![A-Za-z]))?"
+_PLAIN_PIECE = rf"[(\"'\[]*{_PLAIN_WORD}(?:-{_PLAIN_WORD})*[)\"'\]?!,;:%]*"
+_PLAIN_TEXT = re.compile(rf"\s*(?:{_PLAIN_PIECE}(?:\s+(?!\s)|$))*")
+_NOT_PLAIN = re.compile(r"\d-\d|\d[)\]:]")  # serials, dates and times, list markers: Kiwi's own tags
+_PLAIN_MORPHEME = re.compile(rf"[A-Za-z]+|{_NUMBER}")
+
+
+def plain_english(text: str) -> bool:
+    """Whether ``text`` is plain English that ``tokenize`` cuts as Kiwi would, without loading it."""
+    return text.isascii() and _PLAIN_TEXT.fullmatch(text) is not None and not _NOT_PLAIN.search(text)
+
+
+def _plain_morphemes(text: str) -> list[tuple[str, str, int, int]]:
+    """(form, Kiwi's tag, start, end) of plain English text's letter runs and numbers."""
+    found = _PLAIN_MORPHEME.finditer(text)
+    return [(m.group(), "SN" if m.group()[0].isdigit() else "SL", m.start(), m.end()) for m in found]
+
+
 def analyse(text: str) -> list[Morpheme]:
     """Kiwi's morphemes of ``text`` with their tags (English words come out as ``SL``)."""
     with _kiwi_lock:
@@ -70,18 +95,22 @@ def analyse(text: str) -> list[Morpheme]:
 
 def tokenize(text: str) -> list[str]:
     """Content morphemes and whole anchors, lower-cased; particles and stop words dropped."""
-    with _kiwi_lock:
-        tokens = _kiwi().tokenize(text)
+    if plain_english(text):
+        morphemes = _plain_morphemes(text)
+    else:
+        with _kiwi_lock:
+            tokens = _kiwi().tokenize(text)
+        morphemes = [(t.form, t.tag, t.start, t.start + t.len) for t in tokens]
     out = []
     morpheme_spans = set()
-    for token in tokens:
-        if token.tag not in CONTENT_TAGS:
+    for surface, tag, start, end in morphemes:
+        if tag not in CONTENT_TAGS:
             continue
-        form = _english_stem(token.form.lower()) if token.tag == "SL" else token.form.lower()
-        if form in _ENGLISH_STOP or (token.tag == "SL" and len(form) < 2):
+        form = _english_stem(surface.lower()) if tag == "SL" else surface.lower()
+        if form in _ENGLISH_STOP or (tag == "SL" and len(form) < 2):
             continue
         out.append(form)
-        morpheme_spans.add((token.start, token.start + token.len))
+        morpheme_spans.add((start, end))
     for match in _ANCHOR.finditer(text):
         anchor = match.group()
         if (any(ch.isdigit() for ch in anchor) or "&" in anchor) and len(anchor) > 1:

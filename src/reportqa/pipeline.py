@@ -88,10 +88,10 @@ class ReportQA:
                 self._version = None
 
     def warm(self) -> None:
-        """Load everything a question needs (encoders, tokenizer, index, BM25, term table) by answering
-        one, so that the first real question is as fast as the later ones."""
+        """Load everything a question needs (encoders, Korean tokenizer, index, BM25, term table) by
+        answering two, so that the first real question is as fast as the later ones."""
         if self.has_index():
-            self.batch(["Which documents are indexed?"])
+            self.batch(["Which documents are indexed?", "어떤 문서가 색인되어 있나?"])
 
     def has_index(self) -> bool:
         return read_manifest(self.settings.index_dir) is not None
