@@ -31,6 +31,26 @@ def test_a_bare_name_or_number_replaces_the_previous_one(history, question, quer
     assert resolved.question == question
 
 
+@pytest.mark.parametrize(
+    "history, question, query",
+    [
+        (
+            ["Which supercomputer ranked first in the latest world ranking?"],
+            "And which one ranked second?",
+            "Which supercomputer ranked second in the latest world ranking?",
+        ),
+        (["Who came 2nd in the 2021 ranking?"], "And 3rd?", "Who came 3rd in the 2021 ranking?"),
+    ],
+)
+def test_a_follow_up_that_changes_only_a_number_or_ordinal_asks_the_same_with_it(history, question, query):
+    assert (resolve(question, history).mode, resolve(question, history).query) == ("swap", query)
+
+
+def test_a_follow_up_with_a_number_and_words_of_its_own_is_not_a_number_swap():
+    resolved = resolve("Which one was trained for 8 days?", ["How many parameters does phi-1 have?"])
+    assert resolved.mode == "continue"
+
+
 def test_a_new_question_about_the_same_subject_carries_its_names():
     resolved = resolve("What was it trained on?", ["How many parameters does phi-1 have?"])
     assert resolved.mode == "continue"

@@ -36,7 +36,8 @@ _LEADING_EN = re.compile(
     r"^\s*(?:and\s+|but\s+|so\s+)?(?:(?:what|how)\s+about|what\s+of|then|also)\b\s*|^\s*(?:and|but|so)\b\s*", re.I
 )
 _WORD_EN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-&+/]*[A-Za-z0-9%])?(?:'s)?")
-_PRONOUNS_EN = frozenset("it its they them their theirs this that these those he she his her him".split())
+_PRONOUNS_EN = frozenset("it its they them their theirs this that these those he she his her him one ones".split())
+_ORDINALS_EN = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth last".split())
 _PRONOUNS_KO = frozenset("그것 그거 이것 이거 저것 그 이 저 그들 이들 거기 여기 그곳 이곳 그중".split())
 _DETERMINERS_KO = frozenset("그 이 저 해당".split())
 _QUESTION_KO = frozenset("무엇 뭐 얼마 어디 언제 누구 몇 어떻 어떤 어느 왜".split())
@@ -95,6 +96,9 @@ def _resolve_after(question: str, previous: str, closest: Closest | None) -> Res
     if now.standalone:
         return Resolved(question, question)
     before = _Reading.of(previous)
+    changed = _changed_number(now, before)
+    if changed is not None:
+        return Resolved(question, changed, "swap")
     if now.fragment and 0 < len(now.units) <= MAX_SWAP_UNITS:
         target = _target(now, before)
         if target is not None:
@@ -107,6 +111,18 @@ def _resolve_after(question: str, previous: str, closest: Closest | None) -> Res
         group = words[closest(" ".join(u.text for u in now.units), [" ".join(u.text for u in g) for g in words])]
         return Resolved(question, _replaced(previous, (group[0].start, group[-1].end), now), "swap", also=continued)
     return Resolved(question, continued, "continue", also=question)
+
+
+def _changed_number(now: _Reading, before: _Reading) -> str | None:
+    """The previous question with its number replaced, when a follow-up repeats its words but one
+    number or ordinal ("And which one ranked second?" after "Which supercomputer ranked first …?")."""
+    said = {u.text.lower() for u in before.units}
+    new = [u for u in now.units if u.text.lower() not in said]
+    numbers = [u for u in before.units if u.kind == "number"]
+    if len(new) != 1 or new[0].kind != "number" or len(numbers) != 1 or len(now.units) > MAX_SWAP_UNITS:
+        return None
+    old, number = numbers[0], new[0]
+    return " ".join(f"{before.text[: old.start]}{number.text}{before.text[old.end :]}".split())
 
 
 def _replaced(previous: str, span: tuple[int, int], now: _Reading) -> str:
@@ -206,7 +222,7 @@ class _Reading:
                 referring = True
             elif lower in _QUESTION_EN or lower in _VERBS_EN:
                 predicate = True
-            elif bare[0].isdigit():
+            elif bare[0].isdigit() or lower in _ORDINALS_EN:
                 units.append(_Unit(bare, match.start(), match.start() + len(bare), "number"))
             elif bare[0].isupper() or any(ch.isdigit() or ch == "-" for ch in bare):
                 units.append(_Unit(bare, match.start(), match.start() + len(bare), "name"))
