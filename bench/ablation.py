@@ -22,7 +22,14 @@ from reportqa import ReportQA
 from reportqa.documents import detect_lang
 from reportqa.evaluation import EvalQuestion, score
 from reportqa.lexical import tokenize
-from reportqa.retrieve import best_of_chunk_and_sentences, bm25_with_coverage, fuse, lexical_term, zscore_top
+from reportqa.retrieve import (
+    LexicalQuery,
+    best_of_chunk_and_sentences,
+    bm25_with_coverage,
+    fuse,
+    lexical_term,
+    zscore_top,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -90,7 +97,8 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
             "+ BM25 (coverage-weighted)",
             "+ English→Korean term expansion, every passage",
             "+ the expansion for Korean passages only",
-            "+ reference lists ranked lower (default)",
+            "+ reference lists ranked lower",
+            "+ Korean→English rendering (default)",
         )
     }
     for i, q in enumerate(questions):
@@ -116,7 +124,20 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         )
         default = fuse(balanced, aux[i], default_z, qa.settings.second_weight)
         out["+ the expansion for Korean passages only"].append(default)
-        out["+ reference lists ranked lower (default)"].append(default - qa.settings.reference_penalty * references)
+        ranked_lower = default - qa.settings.reference_penalty * references
+        out["+ reference lists ranked lower"].append(ranked_lower)
+        rendering = version.english(qa.aux_encoder).render(query_tokens) if detect_lang(q.question) == "ko" else []
+        if rendering:
+            english = LexicalQuery("ko", query_tokens, rendering)
+            rendered_lexical, rendered_coverage = bm25_with_coverage(version.search, english.other_language_tokens())
+            lexical_z = np.where(langs == "en", lexical_term(rendered_lexical, rendered_coverage), plain_z)
+            vector = qa.encoder.encode_queries([english.english()])[0]
+            rendered = best_of_chunk_and_sentences(
+                (vector @ features.vectors.T)[None], (vector @ features.sentence_vectors.T)[None], rows
+            )[0]
+            fused = fuse(balanced, aux[i], lexical_z, qa.settings.second_weight, rendered, langs == "en")
+            ranked_lower = fused - qa.settings.reference_penalty * references
+        out["+ Korean→English rendering (default)"].append(ranked_lower)
     return out
 
 

@@ -18,6 +18,7 @@ from functools import partial
 import numpy as np
 
 from .answer import NOT_FOUND, SecondView, render, select_quotes
+from .bilingual import dictionary
 from .config import MAX_TOP_K, Settings
 from .documents import detect_lang
 from .errors import QuestionError
@@ -119,7 +120,8 @@ class Answerer:
         self, version: Callable[[], IndexVersion], opened: bool, has_index: Callable[[], bool], texts: list[str]
     ) -> IndexVersion:
         """The index version, with both encoders loaded side by side on first use, and the Korean
-        tokenizer beside them when one of ``texts`` needs it (plain English is cut without Kiwi).
+        tokenizer and dictionary beside them when one of ``texts`` needs them (plain English is cut
+        without Kiwi).
 
         Each load is mostly native code that releases the GIL (onnxruntime, sentencepiece, numpy,
         Kiwi), so a one-off ``reportqa ask`` waits for the longest load rather than for their sum.
@@ -130,6 +132,8 @@ class Answerer:
             loads = [pool.submit(lambda: self.models.encoder)]
             if not all(plain_english(text) for text in texts):
                 loads.append(pool.submit(load_tokenizer))
+                if self.settings.english_rendering:  # a Korean question's English words
+                    loads.append(pool.submit(dictionary, self.settings.cache_dir))
             if self.models.aux_model_name:
                 loads.append(pool.submit(lambda: self.models.aux_encoder))
             current = version()

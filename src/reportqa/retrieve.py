@@ -21,9 +21,11 @@ so it matches questions it cannot answer.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
+from .bilingual import EnglishRendering, is_korean
 from .citations import CitationIndex
 from .config import Settings
 from .documents import detect_lang
@@ -52,7 +54,19 @@ class LexicalQuery:
 
     language: str
     tokens: list[str]
-    expansion: list[str]  # the corpus's Korean terms for an English question's words
+    expansion: list[str]  # the corpus's words in the other language: Korean terms, or a Korean question's English
+
+    def other_language_tokens(self) -> list[str]:
+        """What BM25 looks for in passages of the other language: an English question's words with
+        their Korean terms; a Korean question's English rendering with its names and numbers (its
+        Korean words match nothing there and would only shrink the share a passage covers)."""
+        if self.language == "ko":
+            return [t for t in self.tokens if not is_korean(t)] + self.expansion
+        return self.tokens + self.expansion
+
+    def english(self) -> str | None:
+        """A Korean question rendered in English words (for e5 on English passages), or None."""
+        return " ".join(self.other_language_tokens()) if self.language == "ko" and self.expansion else None
 
 
 def zscore_top(scores: np.ndarray, k: int = Z_TOP) -> np.ndarray:
@@ -120,9 +134,21 @@ def lexical_term(
     return coverage * (lexical[rows] - mean) / spread
 
 
-def fuse(dense: np.ndarray, aux: np.ndarray | None, lexical: np.ndarray, aux_weight: float) -> np.ndarray:
-    """Sum of the standardised dense scores, ``lexical`` (from ``lexical_term``) and the weighted second encoder."""
-    fused = zscore_top(dense) + lexical
+def fuse(
+    dense: np.ndarray,
+    aux: np.ndarray | None,
+    lexical: np.ndarray,
+    aux_weight: float,
+    rendered: np.ndarray | None = None,
+    english: np.ndarray | None = None,
+) -> np.ndarray:
+    """Sum of the standardised dense scores, ``lexical`` (from ``lexical_term``) and the weighted second
+    encoder. ``rendered``: e5 scores of a Korean question's English rendering, standardised on their own;
+    an ``english`` passage counts the better of its two standardised dense scores."""
+    dense_z = zscore_top(dense)
+    if rendered is not None and english is not None:
+        dense_z = np.where(english, np.maximum(dense_z, zscore_top(rendered)), dense_z)
+    fused = dense_z + lexical
     if aux is not None:
         fused += aux_weight * zscore_top(aux)
     return fused
@@ -137,6 +163,40 @@ def should_abstain(evidence: float, aux_similarity: float | None, settings: Sett
     return unrelated and evidence < settings.abstain_aux_unless_above
 
 
+def dense_scores(
+    store: IndexStore, queries: np.ndarray, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
+) -> np.ndarray:
+    """Per question and chunk: the cosine to the chunk or to its best sentence, whichever is higher."""
+    rows = store.features.sentences[:, 0] if len(sentence_vectors) else np.zeros(0, np.int64)
+    return best_of_chunk_and_sentences(queries @ chunk_vectors.T, queries @ sentence_vectors.T, rows)
+
+
+def dense_rows(
+    store: IndexStore, search: SearchIndex, rows: np.ndarray, query: np.ndarray, chunk_list: str, sentence_list: str
+) -> np.ndarray:
+    """``dense_scores`` for one question and ``rows`` (sorted) alone, read row by row: one score per row."""
+    spans = search.sentence_spans()
+    best = store.take(chunk_list, rows) @ query
+    counts = spans[rows + 1] - spans[rows]
+    has_sentences = counts > 0
+    counts = counts[has_sentences]
+    if len(counts):
+        offsets = np.cumsum(counts) - counts  # where each row's sentences start in the gathered list
+        gathered = np.repeat(spans[rows[has_sentences]] - offsets, counts) + np.arange(counts.sum())
+        per_row = np.maximum.reduceat(store.take(sentence_list, gathered) @ query, offsets)
+        best[has_sentences] = np.maximum(best[has_sentences], per_row)
+    return best
+
+
+def with_lexical_candidates(rows: np.ndarray, lists: list[tuple]) -> np.ndarray:
+    """The approximate indexes' candidate ``rows`` and the best rows of each BM25 list, sorted."""
+    for scores, _, matched in lists:  # the matched rows are a few of a large index: partition those
+        if len(matched) > ANN_CANDIDATES:
+            matched = matched[np.argpartition(-scores[matched], ANN_CANDIDATES - 1)[:ANN_CANDIDATES]]
+        rows = np.union1d(rows, matched)
+    return rows
+
+
 class IndexVersion:
     """One index and what searching it builds on first use: BM25 and the FAISS indexes (``SearchIndex``),
     the English→Korean term table (from the term vectors the index saved) and the citation links. A
@@ -146,6 +206,8 @@ class IndexVersion:
         self.store = store
         self.search = SearchIndex(store)
         self._translator: TermTranslator | None = None
+        self._english: EnglishRendering | None = None
+        self._languages: frozenset[str] | None = None
         self._citations: CitationIndex | None = None
 
     def translator(self, encoder: Encoder) -> TermTranslator:
@@ -156,6 +218,19 @@ class IndexVersion:
                 self.search.lexical().vocabulary(), encoder, known_terms=data.terms, known_vectors=data.term_vectors
             )
         return self._translator
+
+    def languages(self) -> frozenset[str]:
+        """The languages of this index's passages."""
+        if self._languages is None:
+            self._languages = frozenset(np.unique(self.search.chunk_languages()).tolist())
+        return self._languages
+
+    def english(self, encoder: Encoder | None, cache_dir: Path | None = None) -> EnglishRendering:
+        """Korean → English words over this index's vocabulary, senses chosen by ``encoder``."""
+        if self._english is None:
+            embed = encoder.encode_passages if encoder is not None else None
+            self._english = EnglishRendering(self.search.lexical().vocabulary(), embed, cache_dir=cache_dir)
+        return self._english
 
     def citations(self) -> CitationIndex:
         """Footnotes resolved against the documents of this index."""
@@ -213,8 +288,12 @@ class Retriever:
         query_vectors, aux_queries = prepared.vectors, prepared.aux_vectors
         if self.aux_encoder is None:
             aux_queries = None
+        english = self._english_vectors(prepared.lexical)
         if self._large:
             candidates = self._candidates(query_vectors, aux_queries)
+            for i, vector in english.items():  # the English rendering proposes its own nearest chunks
+                (more,) = self.search.candidate_rows("vectors", "sentence_vectors", vector[None], ANN_CANDIDATES)
+                candidates[i] = np.union1d(candidates[i], more)
         else:
             dense, aux = self._exact(query_vectors, aux_queries)
         chunk_langs = self.search.chunk_languages()
@@ -225,7 +304,7 @@ class Retriever:
             lists = self._lexical_lists(lexical_query)
             aux_query = aux_queries[i] if aux_queries is not None else None
             if self._large:  # scored on the candidate rows alone; every other chunk is out of the running
-                rows = self._candidate_rows(candidates[i], lists)
+                rows = with_lexical_candidates(candidates[i], lists)
                 dense_i, aux_i = self._dense_for_rows(rows, query_vectors[i], aux_query)
                 langs, in_references = chunk_langs[rows], references[rows]
             else:
@@ -234,24 +313,41 @@ class Retriever:
             (scores, coverage, matched), *expanded = lists
             lexical_z = lexical_term(scores, coverage, rows, matched)
             if expanded:
-                # the corpus's Korean terms for an English question's words, for the passages in the
-                # other language only: in its own language the added terms match nothing and would
-                # shrink the share of the question that a passage covers
+                # the question in the other language's words (an English question's Korean terms, a
+                # Korean question's English rendering), for the passages in that language only: in the
+                # question's own language the added words match nothing and would shrink the share of
+                # the question that a passage covers
                 ((more_scores, more_coverage, more_matched),) = expanded
                 expanded_z = lexical_term(more_scores, more_coverage, rows, more_matched)
                 lexical_z = np.where(langs != language, expanded_z, lexical_z)
             dense_i = dense_i + self.settings.cross_language_offset * (langs != language)
-            fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight)
+            rendered = self._dense_of(english[i], rows) if i in english else None
+            fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight, rendered, langs == "en")
             fused -= self.settings.reference_penalty * in_references
             results.append(self._retrieval(fused, aux_i, top_k, rows))
         return results
 
+    def _english_vectors(self, queries: list[LexicalQuery]) -> dict[int, np.ndarray]:
+        """e5 vectors of the Korean questions' English renderings, by question."""
+        renderings = {i: q.english() for i, q in enumerate(queries)}
+        renderings = {i: text for i, text in renderings.items() if text}
+        if not renderings:
+            return {}
+        return dict(zip(renderings, self.encoder.encode_queries(list(renderings.values()))))
+
+    def _dense_of(self, vector: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """e5 scores (chunk or best sentence) of one query vector, for ``rows`` or every chunk."""
+        if rows is not None:
+            return dense_rows(self.store, self.search, rows, vector, "vectors", "sentence_vectors")
+        features = self.store.features
+        return dense_scores(self.store, vector[None], features.vectors, features.sentence_vectors)[0]
+
     def _exact(self, query_vectors: np.ndarray, aux_queries: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         """Dense scores of every chunk (e5, and the second encoder's or None)."""
         features = self.store.features
-        dense = self._dense(query_vectors, features.vectors, features.sentence_vectors)
+        dense = dense_scores(self.store, query_vectors, features.vectors, features.sentence_vectors)
         aux = (
-            self._dense(aux_queries, features.aux_vectors, features.aux_sentence_vectors)
+            dense_scores(self.store, aux_queries, features.aux_vectors, features.aux_sentence_vectors)
             if aux_queries is not None
             else None
         )
@@ -272,24 +368,18 @@ class Retriever:
         question, then with its expansion."""
         lists = [bm25_with_coverage(self.search, query.tokens)]
         if query.expansion:
-            lists.append(bm25_with_coverage(self.search, query.tokens + query.expansion))
+            lists.append(bm25_with_coverage(self.search, query.other_language_tokens()))
         return [(scores, coverage, np.flatnonzero(scores) if self._large else None) for scores, coverage in lists]
-
-    def _candidate_rows(self, rows: np.ndarray, lists: list[tuple]) -> np.ndarray:
-        """The approximate indexes' candidates and the best rows of each BM25 list, sorted."""
-        for scores, _, matched in lists:  # the matched rows are a few of a large index: partition those
-            if len(matched) > ANN_CANDIDATES:
-                matched = matched[np.argpartition(-scores[matched], ANN_CANDIDATES - 1)[:ANN_CANDIDATES]]
-            rows = np.union1d(rows, matched)
-        return rows
 
     def _dense_for_rows(
         self, rows: np.ndarray, query_vector: np.ndarray, aux_query: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Dense scores (e5, and the second encoder's or None) of ``rows`` alone, computed exactly."""
-        dense = self._dense_rows(rows, query_vector, "vectors", "sentence_vectors")
+        dense = dense_rows(self.store, self.search, rows, query_vector, "vectors", "sentence_vectors")
         aux = (
-            self._dense_rows(rows, aux_query, "aux_vectors", "aux_sentence_vectors") if aux_query is not None else None
+            dense_rows(self.store, self.search, rows, aux_query, "aux_vectors", "aux_sentence_vectors")
+            if aux_query is not None
+            else None
         )
         return dense, aux
 
@@ -324,28 +414,15 @@ class Retriever:
         return [LexicalQuery(language, tokens, self._expansion(tokens, language)) for language, tokens in spoken]
 
     def _expansion(self, query_tokens: list[str], language: str) -> list[str]:
-        """The corpus's Korean terms for an English question's words (none for other questions)."""
+        """The corpus's Korean terms for an English question's words; the English words of a Korean
+        question's Korean ones, where the index holds English passages."""
+        if language == "ko":
+            if not self.settings.english_rendering or "en" not in self.version.languages():
+                return []
+            return self.version.english(self.aux_encoder, self.settings.cache_dir).render(query_tokens)
         if language != "en" or self.aux_encoder is None:
             return []
         return self.version.translator(self.aux_encoder).expand(query_tokens)
-
-    def _dense(self, queries: np.ndarray, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray) -> np.ndarray:
-        rows = self.store.features.sentences[:, 0] if len(sentence_vectors) else np.zeros(0, np.int64)
-        return best_of_chunk_and_sentences(queries @ chunk_vectors.T, queries @ sentence_vectors.T, rows)
-
-    def _dense_rows(self, rows: np.ndarray, query: np.ndarray, chunk_list: str, sentence_list: str) -> np.ndarray:
-        """``_dense`` for one question and ``rows`` (sorted) alone: one score per row."""
-        spans = self.search.sentence_spans()
-        best = self.store.take(chunk_list, rows) @ query
-        counts = spans[rows + 1] - spans[rows]
-        has_sentences = counts > 0
-        counts = counts[has_sentences]
-        if len(counts):
-            offsets = np.cumsum(counts) - counts  # where each row's sentences start in the gathered list
-            gathered = np.repeat(spans[rows[has_sentences]] - offsets, counts) + np.arange(counts.sum())
-            per_row = np.maximum.reduceat(self.store.take(sentence_list, gathered) @ query, offsets)
-            best[has_sentences] = np.maximum(best[has_sentences], per_row)
-        return best
 
     def _retrieval(self, fused: np.ndarray, aux: np.ndarray | None, top_k: int, rows: np.ndarray | None) -> Retrieval:
         """The ``top_k`` best of ``fused``, whose entries are the chunks ``rows`` (every chunk when None)."""
