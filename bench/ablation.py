@@ -98,7 +98,8 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
             "+ English→Korean term expansion, every passage",
             "+ the expansion for Korean passages only",
             "+ reference lists ranked lower",
-            "+ Korean→English rendering (default)",
+            "+ Korean questions rendered in English",
+            "+ English questions rendered in Korean (default)",
         )
     }
     for i, q in enumerate(questions):
@@ -124,20 +125,24 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         )
         default = fuse(balanced, aux[i], default_z, qa.settings.second_weight)
         out["+ the expansion for Korean passages only"].append(default)
-        ranked_lower = default - qa.settings.reference_penalty * references
+        ranked_lower = plain_ranked = default - qa.settings.reference_penalty * references
         out["+ reference lists ranked lower"].append(ranked_lower)
-        rendering = version.english(qa.aux_encoder).render(query_tokens) if detect_lang(q.question) == "ko" else []
+        language = detect_lang(q.question)
+        expansion, rendering = version.other_language(language, query_tokens, qa.aux_encoder, qa.settings)
         if rendering:
-            english = LexicalQuery("ko", query_tokens, rendering)
-            rendered_lexical, rendered_coverage = bm25_with_coverage(version.search, english.other_language_tokens())
-            lexical_z = np.where(langs == "en", lexical_term(rendered_lexical, rendered_coverage), plain_z)
-            vector = qa.encoder.encode_queries([english.english()])[0]
+            lexical_z = default_z
+            if language == "ko":  # its English words are BM25's query for the English passages too
+                query = LexicalQuery("ko", query_tokens, expansion)
+                rendered_lexical, rendered_coverage = bm25_with_coverage(version.search, query.other_language_tokens())
+                lexical_z = np.where(langs == "en", lexical_term(rendered_lexical, rendered_coverage), plain_z)
+            vector = qa.encoder.encode_queries([rendering])[0]
             rendered = best_of_chunk_and_sentences(
                 (vector @ features.vectors.T)[None], (vector @ features.sentence_vectors.T)[None], rows
             )[0]
-            fused = fuse(balanced, aux[i], lexical_z, qa.settings.second_weight, rendered, langs == "en")
+            fused = fuse(balanced, aux[i], lexical_z, qa.settings.second_weight, rendered, langs != language)
             ranked_lower = fused - qa.settings.reference_penalty * references
-        out["+ Korean→English rendering (default)"].append(ranked_lower)
+        out["+ Korean questions rendered in English"].append(ranked_lower if language == "ko" else plain_ranked)
+        out["+ English questions rendered in Korean (default)"].append(ranked_lower)
     return out
 
 

@@ -90,7 +90,7 @@ def test_candidate_search_ranks_like_the_exhaustive_one_and_survives_a_reload(re
 def test_the_korean_term_expansion_reaches_korean_passages_only(small_corpus, tmp_path, encoder, monkeypatch):
     """An English question's Korean terms score the Korean passages; English passages keep its own words."""
     from reportqa import ReportQA
-    from reportqa.retrieve import Retriever
+    from reportqa.retrieve import IndexVersion, Retriever
 
     qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=encoder)
     qa.build()
@@ -102,9 +102,10 @@ def test_the_korean_term_expansion_reaches_korean_passages_only(small_corpus, tm
         (result,) = retriever.retrieve_many([question], top_k=len(store.chunks))
         return {p.row: p.score for p in result.passages}
 
-    expanded = scores(Retriever(store, qa.encoder, qa.aux_encoder, qa.settings))
-    monkeypatch.setattr(Retriever, "_expansion", lambda self, tokens, language: [])
-    plain = scores(Retriever(store, qa.encoder, qa.aux_encoder, qa.settings))
+    settings = qa.settings.with_(translate_questions=False)  # the term expansion alone
+    expanded = scores(Retriever(store, qa.encoder, qa.aux_encoder, settings))
+    monkeypatch.setattr(IndexVersion, "other_language", lambda self, language, tokens, encoder, settings: ([], None))
+    plain = scores(Retriever(store, qa.encoder, qa.aux_encoder, settings))
     english = [row for row, chunk in enumerate(store.chunks) if chunk.lang == "en"]
     korean = [row for row, chunk in enumerate(store.chunks) if chunk.lang == "ko"]
     assert english and korean

@@ -132,8 +132,8 @@ class Answerer:
             loads = [pool.submit(lambda: self.models.encoder)]
             if not all(plain_english(text) for text in texts):
                 loads.append(pool.submit(load_tokenizer))
-                if self.settings.english_rendering:  # a Korean question's English words
-                    loads.append(pool.submit(dictionary, self.settings.cache_dir))
+            if self.settings.translate_questions:  # a question's words in the other language
+                loads.append(pool.submit(dictionary, self.settings.cache_dir))
             if self.models.aux_model_name:
                 loads.append(pool.submit(lambda: self.models.aux_encoder))
             current = version()

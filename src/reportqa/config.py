@@ -43,8 +43,8 @@ _DESCRIPTIONS = {
     "its own language by about this much)",
     "reference_penalty": "subtracted from the fused score of passages in a reference list (bibliography entries "
     "name many things and answer few questions)",
-    "english_rendering": "render a Korean question in the corpus's English words (a Korean-English dictionary, "
-    "senses chosen by the second encoder) for BM25 and e5 on English passages",
+    "translate_questions": "render each question in the corpus's words of the other language (a Korean-English "
+    "dictionary, choices by the second encoder) for e5, and a Korean question's for BM25, on those passages",
     "abstain_below": "abstain when the fused evidence score of the best passage is below this",
     "abstain_aux_below": "abstain when the second encoder's similarity to the best passage is below this …",
     "abstain_aux_unless_above": "… unless the fused evidence score is at least this (overwhelming evidence wins)",
@@ -83,7 +83,7 @@ class Settings:
     second_weight: float = 0.5
     cross_language_offset: float = 0.02
     reference_penalty: float = 2.0
-    english_rendering: bool = True
+    translate_questions: bool = True
     abstain_below: float = 2.5
     abstain_aux_below: float = 0.22
     abstain_aux_unless_above: float = 6.0

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bilingual import EnglishRendering, is_korean
+from .bilingual import EnglishRendering, KoreanRendering, Rendering, is_korean
 from .citations import CitationIndex
 from .config import Settings
 from .documents import detect_lang
@@ -55,6 +55,7 @@ class LexicalQuery:
     language: str
     tokens: list[str]
     expansion: list[str]  # the corpus's words in the other language: Korean terms, or a Korean question's English
+    rendering: str | None = None  # the question in the other language's words, for e5 on passages in that language
 
     def other_language_tokens(self) -> list[str]:
         """What BM25 looks for in passages of the other language: an English question's words with
@@ -63,10 +64,6 @@ class LexicalQuery:
         if self.language == "ko":
             return [t for t in self.tokens if not is_korean(t)] + self.expansion
         return self.tokens + self.expansion
-
-    def english(self) -> str | None:
-        """A Korean question rendered in English words (for e5 on English passages), or None."""
-        return " ".join(self.other_language_tokens()) if self.language == "ko" and self.expansion else None
 
 
 def zscore_top(scores: np.ndarray, k: int = Z_TOP) -> np.ndarray:
@@ -140,14 +137,14 @@ def fuse(
     lexical: np.ndarray,
     aux_weight: float,
     rendered: np.ndarray | None = None,
-    english: np.ndarray | None = None,
+    other: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sum of the standardised dense scores, ``lexical`` (from ``lexical_term``) and the weighted second
-    encoder. ``rendered``: e5 scores of a Korean question's English rendering, standardised on their own;
-    an ``english`` passage counts the better of its two standardised dense scores."""
+    encoder. ``rendered``: e5 scores of the question's rendering in the other language, standardised on
+    their own; a passage in that language (``other``) counts the better of its two standardised scores."""
     dense_z = zscore_top(dense)
-    if rendered is not None and english is not None:
-        dense_z = np.where(english, np.maximum(dense_z, zscore_top(rendered)), dense_z)
+    if rendered is not None and other is not None:
+        dense_z = np.where(other, np.maximum(dense_z, zscore_top(rendered)), dense_z)
     fused = dense_z + lexical
     if aux is not None:
         fused += aux_weight * zscore_top(aux)
@@ -206,7 +203,7 @@ class IndexVersion:
         self.store = store
         self.search = SearchIndex(store)
         self._translator: TermTranslator | None = None
-        self._english: EnglishRendering | None = None
+        self._renderings: dict[str, Rendering] = {}
         self._languages: frozenset[str] | None = None
         self._citations: CitationIndex | None = None
 
@@ -225,12 +222,27 @@ class IndexVersion:
             self._languages = frozenset(np.unique(self.search.chunk_languages()).tolist())
         return self._languages
 
-    def english(self, encoder: Encoder | None, cache_dir: Path | None = None) -> EnglishRendering:
-        """Korean → English words over this index's vocabulary, senses chosen by ``encoder``."""
-        if self._english is None:
+    def other_language(
+        self, language: str, tokens: list[str], encoder: Encoder | None, settings: Settings
+    ) -> tuple[list[str], str | None]:
+        """A question's words in the other language of this index: (the expansion BM25 adds for those
+        passages, the rendering e5 embeds for them or None)."""
+        other = "en" if language == "ko" else "ko"
+        rendering = settings.translate_questions and other in self.languages()
+        words = self._rendering(language, encoder, settings.cache_dir).render(tokens) if rendering else []
+        if language == "ko":  # its English words serve BM25 too, with its names and numbers
+            return words, " ".join([t for t in tokens if not is_korean(t)] + words) if words else None
+        expansion = self.translator(encoder).expand(tokens) if encoder is not None else []
+        anchors = [t for t in tokens if any(ch.isdigit() for ch in t)]
+        return expansion, " ".join(anchors + words) if words else None
+
+    def _rendering(self, language: str, encoder: Encoder | None, cache_dir: Path | None) -> Rendering:
+        """The dictionary rendering of ``language`` questions over this index's vocabulary, choices by ``encoder``."""
+        if language not in self._renderings:
+            kind = EnglishRendering if language == "ko" else KoreanRendering
             embed = encoder.encode_passages if encoder is not None else None
-            self._english = EnglishRendering(self.search.lexical().vocabulary(), embed, cache_dir=cache_dir)
-        return self._english
+            self._renderings[language] = kind(self.search.lexical().vocabulary(), embed, cache_dir=cache_dir)
+        return self._renderings[language]
 
     def citations(self) -> CitationIndex:
         """Footnotes resolved against the documents of this index."""
@@ -241,12 +253,14 @@ class IndexVersion:
 
 @dataclass(frozen=True)
 class PreparedQueries:
-    """Everything retrieval needs of the questions: e5 vectors, the second encoder's, the BM25 side."""
+    """Everything retrieval needs of the questions: e5 vectors, the second encoder's, the BM25 side, and
+    the e5 vectors of their renderings in the other language (by question)."""
 
     questions: list[str]
     vectors: np.ndarray | None
     aux_vectors: np.ndarray | None
     lexical: list[LexicalQuery]
+    rendered: dict[int, np.ndarray] | None = None
 
     def with_vectors(self, vectors: np.ndarray) -> PreparedQueries:
         return replace(self, vectors=vectors)
@@ -278,9 +292,10 @@ class Retriever:
         return self.retrieve_prepared(prepared, top_k)
 
     def prepare(self, questions: list[str]) -> PreparedQueries:
-        """All of the questions but their e5 vectors (what runs beside e5's call)."""
+        """All of the questions but their e5 vectors (what runs beside e5's call; the renderings' e5
+        runs are here too, since they need the questions' tokens first)."""
         aux_vectors, lexical = self.prepare_queries(questions)
-        return PreparedQueries(questions, None, aux_vectors, lexical)
+        return PreparedQueries(questions, None, aux_vectors, lexical, self._rendering_vectors(lexical))
 
     def retrieve_prepared(self, prepared: PreparedQueries, top_k: int = 5) -> list[Retrieval]:
         if not self.store.chunks:
@@ -288,10 +303,12 @@ class Retriever:
         query_vectors, aux_queries = prepared.vectors, prepared.aux_vectors
         if self.aux_encoder is None:
             aux_queries = None
-        english = self._english_vectors(prepared.lexical)
+        rendered_vectors = prepared.rendered
+        if rendered_vectors is None:
+            rendered_vectors = self._rendering_vectors(prepared.lexical)
         if self._large:
             candidates = self._candidates(query_vectors, aux_queries)
-            for i, vector in english.items():  # the English rendering proposes its own nearest chunks
+            for i, vector in rendered_vectors.items():  # the rendering proposes its own nearest chunks
                 (more,) = self.search.candidate_rows("vectors", "sentence_vectors", vector[None], ANN_CANDIDATES)
                 candidates[i] = np.union1d(candidates[i], more)
         else:
@@ -321,16 +338,15 @@ class Retriever:
                 expanded_z = lexical_term(more_scores, more_coverage, rows, more_matched)
                 lexical_z = np.where(langs != language, expanded_z, lexical_z)
             dense_i = dense_i + self.settings.cross_language_offset * (langs != language)
-            rendered = self._dense_of(english[i], rows) if i in english else None
-            fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight, rendered, langs == "en")
+            rendered = self._dense_of(rendered_vectors[i], rows) if i in rendered_vectors else None
+            fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight, rendered, langs != language)
             fused -= self.settings.reference_penalty * in_references
             results.append(self._retrieval(fused, aux_i, top_k, rows))
         return results
 
-    def _english_vectors(self, queries: list[LexicalQuery]) -> dict[int, np.ndarray]:
-        """e5 vectors of the Korean questions' English renderings, by question."""
-        renderings = {i: q.english() for i, q in enumerate(queries)}
-        renderings = {i: text for i, text in renderings.items() if text}
+    def _rendering_vectors(self, queries: list[LexicalQuery]) -> dict[int, np.ndarray]:
+        """e5 vectors of the questions' renderings in the other language, by question."""
+        renderings = {i: q.rendering for i, q in enumerate(queries) if q.rendering}
         if not renderings:
             return {}
         return dict(zip(renderings, self.encoder.encode_queries(list(renderings.values()))))
@@ -411,18 +427,13 @@ class Retriever:
         return self._lexical([(detect_lang(q), tokenize(q)) for q in questions])
 
     def _lexical(self, spoken: list[tuple[str, list[str]]]) -> list[LexicalQuery]:
-        return [LexicalQuery(language, tokens, self._expansion(tokens, language)) for language, tokens in spoken]
-
-    def _expansion(self, query_tokens: list[str], language: str) -> list[str]:
-        """The corpus's Korean terms for an English question's words; the English words of a Korean
-        question's Korean ones, where the index holds English passages."""
-        if language == "ko":
-            if not self.settings.english_rendering or "en" not in self.version.languages():
-                return []
-            return self.version.english(self.aux_encoder, self.settings.cache_dir).render(query_tokens)
-        if language != "en" or self.aux_encoder is None:
-            return []
-        return self.version.translator(self.aux_encoder).expand(query_tokens)
+        """Each question's BM25 side, with its words in the index's other language."""
+        return [
+            LexicalQuery(
+                language, tokens, *self.version.other_language(language, tokens, self.aux_encoder, self.settings)
+            )
+            for language, tokens in spoken
+        ]
 
     def _retrieval(self, fused: np.ndarray, aux: np.ndarray | None, top_k: int, rows: np.ndarray | None) -> Retrieval:
         """The ``top_k`` best of ``fused``, whose entries are the chunks ``rows`` (every chunk when None)."""
