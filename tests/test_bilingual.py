@@ -50,6 +50,22 @@ def test_the_second_encoder_chooses_the_sense_nearest_the_korean_word():
     assert rendering.words(["층"]) == ["layers"]
 
 
+def test_vectors_embedded_with_other_texts_are_not_embedded_again():
+    calls = []
+
+    def embed(texts):
+        calls.append(list(texts))
+        return np.eye(len(texts), 4, dtype=np.float32) + 0.5
+
+    rendering = EnglishRendering(["layers", "floor"], embed=embed)
+    pending = rendering.pending(["층", "phi-1"])
+    assert set(pending) == {"층", "layers", "floor"}
+    rendering.learn(pending, embed(pending))  # as the caller's one call for the question and its words
+    rendering.words(["층", "phi-1"])
+    assert len(calls) == 1
+    assert rendering.pending(["층"]) == []
+
+
 def test_a_question_with_few_rendered_words_is_not_rendered():
     rendering = EnglishRendering(["power", "layers", "dimension"], embed=None)
     assert rendering.render(["비트코인", "채굴", "연간", "전력"]) == []  # one word of four: not the question

@@ -132,6 +132,23 @@ class Rendering:
         self.per_word = per_word
         self.min_similarity = min_similarity
         self._known: dict[str, list[str]] = {}  # token → its words in the other language; tokens recur
+        self._vectors: dict[str, np.ndarray] = {}  # second-encoder vectors of tokens and candidates
+
+    def pending(self, tokens: list[str]) -> list[str]:
+        """The texts whose vectors ``words(tokens)`` would have to embed: a caller embedding other texts
+        anyway embeds these in the same call (a call costs about the same whatever short texts it holds)
+        and hands them to ``learn``."""
+        if not self._senses or self._embed is None:
+            return []
+        texts: list[str] = []
+        for token in dict.fromkeys(tokens):
+            if self._rendered(token) and token not in self._known:
+                candidates = self._candidates(token)
+                texts += [token, *candidates] if candidates else []
+        return [t for t in dict.fromkeys(texts) if t not in self._vectors]
+
+    def learn(self, texts: list[str], vectors: np.ndarray) -> None:
+        self._vectors.update(zip(texts, vectors))
 
     def _rendered(self, token: str) -> bool:
         raise NotImplementedError
@@ -151,8 +168,9 @@ class Rendering:
         """The other language's words of ``tokens``, in their order, each once."""
         if not self._senses:
             return []
-        if len(self._known) > 50_000:  # bounded: a long-running server sees many words
+        if len(self._known) > 50_000 or len(self._vectors) > 200_000:  # bounded: a server sees many words
             self._known.clear()
+            self._vectors.clear()
         fresh = [t for t in dict.fromkeys(tokens) if self._rendered(t) and t not in self._known]
         candidates = {t: self._candidates(t) for t in fresh}
         self._choose({t: words for t, words in candidates.items() if words})
@@ -170,7 +188,10 @@ class Rendering:
             self._known.update((t, words[: self.per_word]) for t, words in candidates.items())
             return
         texts = list(dict.fromkeys([*candidates, *(w for words in candidates.values() for w in words)]))
-        vectors = dict(zip(texts, self._embed(texts)))
+        missing = [t for t in texts if t not in self._vectors]
+        if missing:
+            self.learn(missing, self._embed(missing))
+        vectors = self._vectors
         for token, words in candidates.items():
             similarity = np.array([float(vectors[token] @ vectors[w]) for w in words])
             order = [i for i in np.argsort(-similarity, kind="stable") if similarity[i] >= self.min_similarity]

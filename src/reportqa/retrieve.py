@@ -21,7 +21,6 @@ so it matches questions it cannot answer.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
@@ -185,6 +184,13 @@ def dense_rows(
     return best
 
 
+def dense_of(store: IndexStore, search: SearchIndex, vector: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """e5 scores (chunk or best sentence) of one query vector, for ``rows`` or every chunk."""
+    if rows is not None:
+        return dense_rows(store, search, rows, vector, "vectors", "sentence_vectors")
+    return dense_scores(store, vector[None], store.features.vectors, store.features.sentence_vectors)[0]
+
+
 def with_lexical_candidates(rows: np.ndarray, lists: list[tuple]) -> np.ndarray:
     """The approximate indexes' candidate ``rows`` and the best rows of each BM25 list, sorted."""
     for scores, _, matched in lists:  # the matched rows are a few of a large index: partition those
@@ -227,21 +233,24 @@ class IndexVersion:
     ) -> tuple[list[str], str | None]:
         """A question's words in the other language of this index: (the expansion BM25 adds for those
         passages, the rendering e5 embeds for them or None)."""
-        other = "en" if language == "ko" else "ko"
-        rendering = settings.translate_questions and other in self.languages()
-        words = self._rendering(language, encoder, settings.cache_dir).render(tokens) if rendering else []
+        rendering = self.rendering(language, encoder, settings)
+        words = rendering.render(tokens) if rendering is not None else []
         if language == "ko":  # its English words serve BM25 too, with its names and numbers
             return words, " ".join([t for t in tokens if not is_korean(t)] + words) if words else None
         expansion = self.translator(encoder).expand(tokens) if encoder is not None else []
         anchors = [t for t in tokens if any(ch.isdigit() for ch in t)]
         return expansion, " ".join(anchors + words) if words else None
 
-    def _rendering(self, language: str, encoder: Encoder | None, cache_dir: Path | None) -> Rendering:
-        """The dictionary rendering of ``language`` questions over this index's vocabulary, choices by ``encoder``."""
+    def rendering(self, language: str, encoder: Encoder | None, settings: Settings) -> Rendering | None:
+        """The dictionary rendering of ``language`` questions over this index's vocabulary (choices by
+        ``encoder``), or None where the index holds no passage in the other language."""
+        other = "en" if language == "ko" else "ko"
+        if not settings.translate_questions or other not in self.languages():
+            return None
         if language not in self._renderings:
             kind = EnglishRendering if language == "ko" else KoreanRendering
             embed = encoder.encode_passages if encoder is not None else None
-            self._renderings[language] = kind(self.search.lexical().vocabulary(), embed, cache_dir=cache_dir)
+            self._renderings[language] = kind(self.search.lexical().vocabulary(), embed, cache_dir=settings.cache_dir)
         return self._renderings[language]
 
     def citations(self) -> CitationIndex:
@@ -338,7 +347,7 @@ class Retriever:
                 expanded_z = lexical_term(more_scores, more_coverage, rows, more_matched)
                 lexical_z = np.where(langs != language, expanded_z, lexical_z)
             dense_i = dense_i + self.settings.cross_language_offset * (langs != language)
-            rendered = self._dense_of(rendered_vectors[i], rows) if i in rendered_vectors else None
+            rendered = dense_of(self.store, self.search, rendered_vectors[i], rows) if i in rendered_vectors else None
             fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight, rendered, langs != language)
             fused -= self.settings.reference_penalty * in_references
             results.append(self._retrieval(fused, aux_i, top_k, rows))
@@ -350,13 +359,6 @@ class Retriever:
         if not renderings:
             return {}
         return dict(zip(renderings, self.encoder.encode_queries(list(renderings.values()))))
-
-    def _dense_of(self, vector: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-        """e5 scores (chunk or best sentence) of one query vector, for ``rows`` or every chunk."""
-        if rows is not None:
-            return dense_rows(self.store, self.search, rows, vector, "vectors", "sentence_vectors")
-        features = self.store.features
-        return dense_scores(self.store, vector[None], features.vectors, features.sentence_vectors)[0]
 
     def _exact(self, query_vectors: np.ndarray, aux_queries: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
         """Dense scores of every chunk (e5, and the second encoder's or None)."""
@@ -411,15 +413,23 @@ class Retriever:
         (bench/README.md, "Where the time goes"). An English question needs Kiwi's tokens first, to name its words.
         """
         languages = [detect_lang(q) for q in questions]
-        aux_first = self.aux_encoder is not None and "en" not in languages
+        renderings = {lang: self.version.rendering(lang, self.aux_encoder, self.settings) for lang in set(languages)}
+        words_first = "en" in languages or any(renderings.values())
+        aux_first = self.aux_encoder is not None and not words_first
         vectors = self.aux_encoder.encode_queries(questions) if aux_first else None
         spoken = [(language, tokenize(q)) for language, q in zip(languages, questions)]
         if self.aux_encoder is None or aux_first:
             return vectors, self._lexical(spoken)
         translator = self.version.translator(self.aux_encoder)
-        words = translator.unknown([word for language, tokens in spoken if language == "en" for word in tokens])
-        vectors = self.aux_encoder.encode_queries(questions + words)
-        translator.learn(words, vectors[len(questions) :])
+        english = translator.unknown([t for language, tokens in spoken if language == "en" for t in tokens])
+        every = [t for _, tokens in spoken for t in tokens]
+        pending = {r: r.pending(every) for r in renderings.values() if r is not None}
+        texts = list(dict.fromkeys([*english, *(t for words in pending.values() for t in words)]))
+        vectors = self.aux_encoder.encode_queries(questions + texts)
+        embedded = dict(zip(texts, vectors[len(questions) :]))
+        for learner, words in [(translator, english), *pending.items()]:
+            if words:
+                learner.learn(words, np.stack([embedded[t] for t in words]))
         return vectors[: len(questions)], self._lexical(spoken)
 
     def lexical_queries(self, questions: list[str]) -> list[LexicalQuery]:
