@@ -116,21 +116,27 @@ class Rendering:
 
     ``embed`` (texts → unit vectors, the second encoder) chooses among a word's candidates; without it
     the first ``per_word`` are kept, in the dictionary's order. Subclasses say which tokens are
-    rendered and what their candidates are.
+    rendered, how the vocabulary is indexed and what a token's candidates are.
     """
+
+    default_per_word = PER_WORD
 
     def __init__(
         self,
+        vocabulary: Iterable[str],
         embed: Callable[[list[str]], np.ndarray] | None,
-        per_word: int,
+        per_word: int | None = None,
         min_similarity: float = MIN_SIMILARITY,
         cache_dir: Path | None = None,
     ):
         self._senses = dictionary(cache_dir)
         self._stem = _stemmer() if self._senses else str
         self._embed = embed
-        self.per_word = per_word
+        self.per_word = self.default_per_word if per_word is None else per_word
         self.min_similarity = min_similarity
+        self._by_stem: dict[str, list[str]] = {}
+        if self._senses:
+            self._index(vocabulary)
         self._known: dict[str, list[str]] = {}  # token → its words in the other language; tokens recur
         self._vectors: dict[str, np.ndarray] = {}  # second-encoder vectors of tokens and candidates
 
@@ -149,6 +155,9 @@ class Rendering:
 
     def learn(self, texts: list[str], vectors: np.ndarray) -> None:
         self._vectors.update(zip(texts, vectors))
+
+    def _index(self, vocabulary: Iterable[str]) -> None:
+        raise NotImplementedError
 
     def _rendered(self, token: str) -> bool:
         raise NotImplementedError
@@ -202,17 +211,8 @@ class EnglishRendering(Rendering):
     """Korean question tokens → the corpus's English words: a Korean word's senses that the corpus
     holds by stem ("layer" finds "layers"), the ``per_word`` nearest it."""
 
-    def __init__(
-        self,
-        vocabulary: Iterable[str],
-        embed: Callable[[list[str]], np.ndarray] | None,
-        per_word: int = PER_WORD,
-        min_similarity: float = MIN_SIMILARITY,
-        cache_dir: Path | None = None,
-    ):
-        super().__init__(embed, per_word, min_similarity, cache_dir)
-        self._by_stem: dict[str, list[str]] = {}
-        for word in sorted(vocabulary) if self._senses else ():
+    def _index(self, vocabulary: Iterable[str]) -> None:
+        for word in sorted(vocabulary):
             if _ENGLISH_WORD.fullmatch(word):
                 self._by_stem.setdefault(self._stem(word), []).append(word)
 
@@ -231,17 +231,10 @@ class KoreanRendering(Rendering):
     """English question tokens → the corpus's Korean words: the headwords the corpus holds that have a
     sense of the same stem ("subsidies" → 보조금), the ``per_word`` nearest the English word."""
 
-    def __init__(
-        self,
-        vocabulary: Iterable[str],
-        embed: Callable[[list[str]], np.ndarray] | None,
-        per_word: int = PER_WORD_KOREAN,
-        min_similarity: float = MIN_SIMILARITY,
-        cache_dir: Path | None = None,
-    ):
-        super().__init__(embed, per_word, min_similarity, cache_dir)
+    default_per_word = PER_WORD_KOREAN
+
+    def _index(self, vocabulary: Iterable[str]) -> None:
         held = set(vocabulary)
-        self._by_stem: dict[str, list[str]] = {}
         for word, senses in self._senses.items():
             if word in held:
                 for sense in senses.split():
