@@ -13,9 +13,11 @@ out from the best candidates, not the raw scale, which differs per encoder and p
 summed; BM25 is weighted by how much of the question its best chunk covers, so it counts when it
 matches the question's words and fades when it cannot. English questions reach Korean text in
 BM25 through their words' nearest Korean terms of the corpus (``lexical.TermTranslator``); English
-passages are scored with the question's own words. Passages of a reference list (chunk kind
-"reference") lose ``reference_penalty``: a bibliography entry names many models, authors and titles,
-so it matches questions it cannot answer.
+passages are scored with the question's own words. Each question is also rendered in the corpus's
+words of the other language by a dictionary (``bilingual``): e5 embeds the rendering, and a passage
+in that language counts the better of its two standardised e5 scores. Passages of a reference list
+(chunk kind "reference") lose ``reference_penalty``: a bibliography entry names many models, authors
+and titles, so it matches questions it cannot answer.
 """
 
 from __future__ import annotations
@@ -202,7 +204,8 @@ def with_lexical_candidates(rows: np.ndarray, lists: list[tuple]) -> np.ndarray:
 
 class IndexVersion:
     """One index and what searching it builds on first use: BM25 and the FAISS indexes (``SearchIndex``),
-    the English→Korean term table (from the term vectors the index saved) and the citation links. A
+    the English→Korean term table (from the term vectors the index saved), the dictionary renderings
+    and the citation links. A
     build makes a new version; questions keep the one they began with."""
 
     def __init__(self, store: IndexStore):
