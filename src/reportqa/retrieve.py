@@ -272,7 +272,7 @@ class PreparedQueries:
     vectors: np.ndarray | None
     aux_vectors: np.ndarray | None
     lexical: list[LexicalQuery]
-    rendered: dict[int, np.ndarray] | None = None
+    rendered: dict[int, np.ndarray]
 
     def with_vectors(self, vectors: np.ndarray) -> PreparedQueries:
         return replace(self, vectors=vectors)
@@ -316,8 +316,6 @@ class Retriever:
         if self.aux_encoder is None:
             aux_queries = None
         rendered_vectors = prepared.rendered
-        if rendered_vectors is None:
-            rendered_vectors = self._rendering_vectors(prepared.lexical)
         if self._large:
             candidates = self._candidates(query_vectors, aux_queries)
             for i, vector in rendered_vectors.items():  # the rendering proposes its own nearest chunks
