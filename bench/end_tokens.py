@@ -189,7 +189,8 @@ def main() -> None:
         for name, (first, last) in ratios.items():
             print(f"  {name.split('/')[3]:>8} {name.split('/')[4]:>12}: {first:5.1f} / {last:5.1f}")
         default = "default (all 24 split)"
-        graphs = {default: dm.ensure_onnx_model() / "model.onnx"}
+        onnx.save(dm.whole_graph(dm.ensure_onnx_model()), str(folder / "default.onnx"))  # fed token ids alone
+        graphs = {default: folder / "default.onnx"}
         graphs.update(variants(folder / "float.onnx", ratios, folder))
         sessions = {label: session(path) for label, path in graphs.items()}
         reference_session = session(folder / "float.onnx")

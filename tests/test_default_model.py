@@ -143,6 +143,26 @@ def test_the_int8_graph_has_the_expected_shape(encoder, model_cache):
 
 
 @pytest.mark.slow
+def test_the_word_table_beside_the_graph_gives_the_whole_graphs_token_states(encoder, model_cache, parity_texts):
+    """A run fed only its tokens' rows computes what the graph with the table inside computes, bit for bit."""
+    import onnxruntime as ort
+
+    from reportqa.encoder import OnnxRunner
+    from reportqa.model_build import WORD_EMBEDDINGS, ensure_onnx_model, whole_graph
+
+    folder = ensure_onnx_model(model_cache)
+    assert (folder / WORD_EMBEDDINGS).stat().st_size > 90e6 > (folder / "model.onnx").stat().st_size
+    runner = OnnxRunner(folder)
+    whole = ort.InferenceSession(whole_graph(folder).SerializeToString(), providers=["CPUExecutionProvider"])
+    for text in parity_texts[:12]:
+        ids = np.array([encoder._tokenizer.encode("passage: " + text)], dtype=np.int64)
+        mask = np.ones_like(ids)
+        states = whole.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        pooled = np.einsum("btd,bt->bd", states, mask.astype(np.float32)) / mask.sum(axis=1, keepdims=True)
+        assert np.array_equal(runner(ids, mask), pooled)
+
+
+@pytest.mark.slow
 def test_an_int8_vector_depends_on_its_own_text_only(encoder, parity_texts):
     """Texts run one per run on several threads: the same vectors as one by one, in any order."""
     texts = parity_texts[:40]

@@ -34,14 +34,15 @@ def test_side_work_takes_every_core_only_when_a_gpu_embeds():
     assert passage_workers(SimpleNamespace(passage_device="cuda")) == (os.cpu_count() or 1)
 
 
-def test_use_reads_an_uncompressed_copy_of_its_weights_written_once(use, tmp_path):
+def test_use_reads_its_weights_unpacked_once_into_the_cache(use, tmp_path):
     texts = ["반도체 수출 통제", "export controls on chips"]
     first = UniversalSentenceEncoder(tmp_path)
-    copies = list(tmp_path.iterdir())
-    assert [c.name for c in copies] == [f"use-multilingual-v3-{first_packaged_size()}.npz"]  # no partial file left
-    written = copies[0].stat().st_mtime_ns
+    unpacked = list(tmp_path.iterdir())
+    # no partial folder left behind
+    assert [u.name for u in unpacked] == [f"use-multilingual-v3-{first_packaged_size()}-rows-v1"]
+    written = (unpacked[0] / "table.npy").stat().st_mtime_ns
     again = UniversalSentenceEncoder(tmp_path)
-    assert copies[0].stat().st_mtime_ns == written
+    assert (unpacked[0] / "table.npy").stat().st_mtime_ns == written
     assert np.array_equal(first.encode_passages(texts), again.encode_passages(texts))
     assert np.allclose(first.encode_passages(texts), use.encode_passages(texts), atol=1e-6)
 

