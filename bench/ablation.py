@@ -99,7 +99,8 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
             "+ the expansion for Korean passages only",
             "+ reference lists ranked lower",
             "+ Korean questions rendered in English",
-            "+ English questions rendered in Korean (default)",
+            "+ English questions rendered in Korean",
+            "+ technical terms in the Korean rendering (default)",
         )
     }
     for i, q in enumerate(questions):
@@ -125,11 +126,16 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         )
         default = fuse(balanced, aux[i], default_z, qa.settings.second_weight)
         out["+ the expansion for Korean passages only"].append(default)
-        ranked_lower = plain_ranked = default - qa.settings.reference_penalty * references
-        out["+ reference lists ranked lower"].append(ranked_lower)
+        plain_ranked = default - qa.settings.reference_penalty * references
+        out["+ reference lists ranked lower"].append(plain_ranked)
         language = detect_lang(q.question)
-        expansion, rendering = version.other_language(language, query_tokens, qa.aux_encoder, qa.settings)
-        if rendering:
+        ranked = {}
+        for terms in (False, True):  # the Korean rendering without, then with, its technical terms
+            question = q.question if terms else ""
+            expansion, rendering = version.other_language(language, query_tokens, qa.aux_encoder, qa.settings, question)
+            ranked[terms] = plain_ranked
+            if not rendering:
+                continue
             lexical_z = default_z
             if language == "ko":  # its English words are BM25's query for the English passages too
                 query = LexicalQuery("ko", query_tokens, expansion)
@@ -140,9 +146,10 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
                 (vector @ features.vectors.T)[None], (vector @ features.sentence_vectors.T)[None], rows
             )[0]
             fused = fuse(balanced, aux[i], lexical_z, qa.settings.second_weight, rendered, langs != language)
-            ranked_lower = fused - qa.settings.reference_penalty * references
-        out["+ Korean questions rendered in English"].append(ranked_lower if language == "ko" else plain_ranked)
-        out["+ English questions rendered in Korean (default)"].append(ranked_lower)
+            ranked[terms] = fused - qa.settings.reference_penalty * references
+        out["+ Korean questions rendered in English"].append(ranked[False] if language == "ko" else plain_ranked)
+        out["+ English questions rendered in Korean"].append(ranked[False])
+        out["+ technical terms in the Korean rendering (default)"].append(ranked[True])
     return out
 
 

@@ -2,7 +2,7 @@
 
 Facts are paraphrased so that questions share few words with the text; every fact is asked in
 Korean and in English; phi-1 facts need the phi-1 PDF in the index; unanswerable questions have
-empty evidence. ``questions_pdf.jsonl`` asks 22 more facts of the phi-1 paper's body, to judge how
+empty evidence. ``questions_pdf.jsonl`` asks 42 more facts of the phi-1 paper's body, to judge how
 PDFs are read and cut. Run: python bench/questions.py
 """
 
@@ -341,6 +341,127 @@ PDF_FACTS = [
         "phi-1-base 사전학습의 가중치 감쇠 값은?",
         "What weight decay did pretraining phi-1-base use?",
         ["weight decay 0.1"],
+    ),
+]
+
+
+# 20 more facts of the phi-1 paper's body (architecture, training, data filtering), written later
+# than the 22 above: with ``dev_sources`` they make 50 questions in each language on the paper
+PDF_FACTS += [
+    ("pdf2_mbpp", "phi-1의 MBPP pass@1 정확도는?", "What pass@1 accuracy does phi-1 reach on MBPP?", ["55.5% on MBPP"]),
+    (
+        "pdf2_small_humaneval",
+        "더 작은 phi-1-small은 HumanEval에서 몇 퍼센트를 기록했나?",
+        "What HumanEval score does the smaller phi-1-small still achieve?",
+        ["45% on HumanEval"],
+    ),
+    (
+        "pdf2_web_tokens",
+        "웹에서 골라낸 교과서 품질 데이터는 몇 토큰인가?",
+        "How many tokens of textbook-quality web data were selected?",
+        ["6B tokens"],
+    ),
+    (
+        "pdf2_files",
+        "The Stack과 StackOverflow의 파이썬 부분에는 파일이 모두 몇 개 들어 있나?",
+        "How many files do the Python subsets of The Stack and StackOverflow hold together?",
+        ["35 million files"],
+    ),
+    (
+        "pdf2_classifier",
+        "코드 파일의 품질을 예측하는 분류기는 어떤 종류인가?",
+        "What kind of classifier predicts the quality of a code file?",
+        ["random forest classifier"],
+    ),
+    (
+        "pdf2_unfiltered",
+        "필터링하지 않은 데이터로 학습한 350M 모델의 HumanEval 성능은 어디에서 정체됐나?",
+        "Where did HumanEval performance plateau for 350M models trained on unfiltered data?",
+        ["saturates at 12.19%"],
+    ),
+    (
+        "pdf2_filtered",
+        "필터링된 부분집합으로 학습한 모델은 HumanEval에서 몇 점을 얻었나?",
+        "What HumanEval score did training on the filtered subset reach?",
+        ["17.68% on HumanEval"],
+    ),
+    (
+        "pdf2_hidden",
+        "13억 매개변수 phi-1의 은닉 차원은 얼마인가?",
+        "What is the hidden size of the 1.3B phi-1 model?",
+        ["hidden dimension of 2048"],
+    ),
+    (
+        "pdf2_heads",
+        "phi-1에는 어텐션 헤드가 몇 개 있나?",
+        "How many attention heads does phi-1 have?",
+        ["32 attention heads"],
+    ),
+    (
+        "pdf2_mlp",
+        "phi-1의 MLP 내부 차원은 얼마인가?",
+        "What inner dimension do phi-1's MLP layers use?",
+        ["MLP-inner dimension of 8192"],
+    ),
+    (
+        "pdf2_optimizer",
+        "모델 학습에 사용한 옵티마이저는?",
+        "Which optimizer trained the models?",
+        ["fp16 training with AdamW"],
+    ),
+    (
+        "pdf2_dropout",
+        "어텐션과 잔차 연결에 적용한 드롭아웃 비율은?",
+        "What dropout was applied to attention and residual connections?",
+        ["residual dropout of 0.1"],
+    ),
+    (
+        "pdf2_deepspeed",
+        "여러 GPU 학습에 사용한 라이브러리는 무엇인가?",
+        "Which library ran the multi-GPU training?",
+        ["using deepspeed"],
+    ),
+    (
+        "pdf2_batch",
+        "사전학습의 유효 배치 크기는 얼마였나?",
+        "What effective batch size did pretraining use?",
+        ["effective batch size 1024"],
+    ),
+    (
+        "pdf2_warmup",
+        "사전학습에서 학습률 워밍업은 몇 스텝 동안 했나?",
+        "Over how many steps did the pretraining learning rate warm up?",
+        ["warmup over 750 steps"],
+    ),
+    (
+        "pdf2_checkpoint",
+        "phi-1-base로 쓴 체크포인트는 몇 번째 스텝의 것인가?",
+        "The checkpoint from which step became phi-1-base?",
+        ["checkpoint at 24,000 steps"],
+    ),
+    (
+        "pdf2_ft_batch",
+        "미세조정에서 쓴 유효 배치 크기는?",
+        "What effective batch size did the finetuning use?",
+        ["effective batchsize of 256"],
+    ),
+    (
+        "pdf2_saved",
+        "미세조정 중 체크포인트는 얼마 간격으로 저장했나?",
+        "How often was a checkpoint saved during finetuning?",
+        ["saved every 1000 steps"],
+    ),
+    (
+        "pdf2_not_used",
+        "phi-1 모델이 쓰지 않은 성능 향상 기법은 무엇인가?",
+        "Which performance techniques do the phi-1 models leave out?",
+        ["Fill-In-the-Middle (FIM)"],
+    ),
+    (
+        "pdf2_libraries",
+        "연습문제에 없는데도 미세조정 뒤 phi-1이 다룰 수 있게 된 외부 라이브러리는?",
+        "Which external libraries could phi-1 use after finetuning although its exercises never include them?",
+        ["Pygame and Tkinter"],
     ),
 ]
 

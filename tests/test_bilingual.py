@@ -8,7 +8,7 @@ import pytest
 
 from conftest import PHI1_PDF, ROOT, SHARED, copy_corpus
 from reportqa import bilingual
-from reportqa.bilingual import EnglishRendering, KoreanRendering, dictionary
+from reportqa.bilingual import EnglishRendering, KoreanRendering, dictionary, technical_terms, with_terms
 from reportqa.retrieve import LexicalQuery, fuse
 
 
@@ -72,6 +72,29 @@ def test_a_question_with_few_rendered_words_is_not_rendered():
     assert set(rendering.render(["층", "차원"])) == {"layers", "dimension"}
 
 
+def test_technical_terms_stand_for_the_tokens_they_cover():
+    # Kiwi's tokens of "미세조정 단계의 최대 학습률은?": the parts of the compounds, 률 dropped
+    assert with_terms("미세조정 단계의 최대 학습률은?", ["미세", "조정", "단계", "최대", "학습"]) == [
+        "미세조정",
+        "학습률",
+        "단계",
+        "최대",
+    ]
+    assert with_terms("가중치 감쇠 값은?", ["가중", "감", "쇠", "값"]) == ["가중치감쇠", "값"]  # across words
+    assert with_terms("최대학습률은?", ["최대", "학습"]) == ["학습률", "최대"]  # three syllables inside a word
+    assert with_terms("반토큰", ["반", "토큰"]) == ["반", "토큰"]  # two syllables inside a word: no
+    assert with_terms("phi-1 모델의 층 수는?", ["phi-1", "모델", "층"]) == ["phi-1", "모델", "층"]
+    assert all(key == "".join(key.split()) and english for key, english in technical_terms().items())
+
+
+def test_a_technical_term_brings_its_english_words_as_the_corpus_writes_them():
+    rendering = EnglishRendering(["finetuning", "learning", "rate", "pretrained", "fine-tuning"], embed=None)
+    assert rendering.words(["미세조정", "학습률"]) == ["fine-tuning", "finetuning", "learning", "rate"]
+    assert rendering.words(["사전학습"]) == ["pretrained"]  # "pretraining" is not held: its stem is
+    assert rendering.render(["학습률", "최대"]) == ["learning", "rate"]  # one of two words, a term: rendered
+    assert EnglishRendering(["layers"], embed=None).words(["학습률"]) == []  # nothing of it in the corpus
+
+
 def test_without_the_dictionary_package_nothing_is_rendered(monkeypatch):
     monkeypatch.setattr(bilingual, "dictionary", lambda cache_dir=None: {})
     assert EnglishRendering(["layers"], embed=None).render(["층"]) == []
@@ -103,8 +126,9 @@ def test_an_english_passage_counts_the_better_of_its_two_standardised_scores():
 @pytest.mark.slow
 @pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")
 def test_questions_find_passages_in_the_other_language_more_often(tmp_path_factory, encoder):
-    """Measured: Korean questions on the phi-1 paper hit@5 0.59 → 0.77, hit@1 0.41 → 0.50; English
-    questions on the report hit@1 0.65 → 0.71 (dev); the report's own Korean questions unchanged."""
+    """Measured on the first 22 facts: Korean questions on the phi-1 paper hit@5 0.59 → 0.86, hit@1
+    0.41 → 0.59; English questions on the report hit@1 0.65 → 0.71 (dev); the report's Korean
+    questions no worse."""
     from reportqa import ReportQA, Settings
     from reportqa.evaluation import first_hit
 
@@ -118,7 +142,10 @@ def test_questions_find_passages_in_the_other_language_more_often(tmp_path_facto
         rows = [r for r in rows if r["lang"] == language and r["evidence"]]
         qa = ReportQA(index_dir=index, settings=Settings().with_(translate_questions=on), encoder=encoder)
         answers = qa.batch([r["question"] for r in rows])
+        refused[language, on] = refused.get((language, on), 0) + sum(a.abstained for a in answers)
         return [first_hit([p.chunk.text for p in a.passages], tuple(r["evidence"])) for r, a in zip(rows, answers)]
+
+    refused: dict[tuple[str, bool], int] = {}
 
     def share(found, k):
         return sum(1 for rank in found if rank is not None and rank <= k) / len(found)
@@ -127,8 +154,9 @@ def test_questions_find_passages_in_the_other_language_more_often(tmp_path_facto
     print({f"hit@{k}": (share(paper_without, k), share(paper_with, k)) for k in (1, 5)})
     assert share(paper_with, 5) >= share(paper_without, 5) + 0.1
     assert share(paper_with, 1) >= share(paper_without, 1)
+    assert refused["ko", True] <= refused["ko", False]  # the rendering also tells "unrelated" apart
     report_without, report_with = (ranks(SHARED / "eval" / "dev.jsonl", "ko", on) for on in (False, True))
-    assert share(report_with, 1) == share(report_without, 1)
+    assert share(report_with, 1) >= share(report_without, 1)
     english_without, english_with = (ranks(SHARED / "eval" / "dev.jsonl", "en", on) for on in (False, True))
     assert share(english_with, 1) > share(english_without, 1)
     assert share(english_with, 5) >= share(english_without, 5)

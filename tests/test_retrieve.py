@@ -104,7 +104,9 @@ def test_the_korean_term_expansion_reaches_korean_passages_only(small_corpus, tm
 
     settings = qa.settings.with_(translate_questions=False)  # the term expansion alone
     expanded = scores(Retriever(store, qa.encoder, qa.aux_encoder, settings))
-    monkeypatch.setattr(IndexVersion, "other_language", lambda self, language, tokens, encoder, settings: ([], None))
+    monkeypatch.setattr(
+        IndexVersion, "other_language", lambda self, language, tokens, encoder, settings, question="": ([], None)
+    )
     plain = scores(Retriever(store, qa.encoder, qa.aux_encoder, settings))
     english = [row for row, chunk in enumerate(store.chunks) if chunk.lang == "en"]
     korean = [row for row, chunk in enumerate(store.chunks) if chunk.lang == "ko"]

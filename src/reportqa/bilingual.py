@@ -10,6 +10,12 @@ corpus's Korean headwords with a sense of its stem ("subsidies" → 보조금). 
 multilingual space, keeps the candidates nearest the word itself (층 → layer, not "story"). BM25 and
 e5 search the passages in the other language with the rendering. Without the dictionary package
 nothing is rendered and retrieval is as before.
+
+A learner's dictionary lacks the technical words of the papers a report cites (미세조정, 매개변수,
+어텐션), and Kiwi cuts such compounds into parts that mean something else alone (사전 + 학습:
+"dictionary" + "learning"). A short list of Korean AI and computing terms (``data/ko_en_terms.tsv``)
+is matched in the question's own text first; a term stands for the tokens it covers and brings its
+English words as they are (no choice by the second encoder: the list is unambiguous by design).
 """
 
 from __future__ import annotations
@@ -101,6 +107,59 @@ def _from_package() -> dict[str, str]:
     return {word: " ".join(english) for word, english in senses.items() if english}
 
 
+@lru_cache(maxsize=1)
+def technical_terms() -> dict[str, tuple[str, ...]]:
+    """Korean technical term (spaces removed) → its English terms, from ``data/ko_en_terms.tsv``."""
+    terms = {}
+    for line in resources.files("reportqa").joinpath("data", "ko_en_terms.tsv").read_text("utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            korean, english = line.split("\t")
+            terms["".join(korean.split())] = tuple(e.strip().lower() for e in english.split(";") if e.strip())
+    return terms
+
+
+def with_terms(question: str, tokens: list[str]) -> list[str]:
+    """``tokens`` with the technical terms written in ``question`` in place of the Korean tokens they
+    cover ("미세조정 단계의 최대 학습률은?": 미세조정, 학습률 rather than 미세, 조정, 학습).
+
+    A term matches at the start of a word, across up to three words ("가중치 감쇠"), or inside a word
+    when it is three syllables or more ("최대학습률"): two syllables inside a word are too often part
+    of another word.
+    """
+    found = _terms_in(question.split(), technical_terms())
+    if not found:
+        return tokens
+    return found + [t for t in tokens if not (is_korean(t) and any(t in term for term in found))]
+
+
+def _terms_in(words: list[str], terms: dict[str, tuple[str, ...]]) -> list[str]:
+    longest = max(map(len, terms), default=0)
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        match = None
+        for j in range(min(len(words), i + 3), i, -1):  # the most words first
+            joined, before = "".join(words[i:j]), len("".join(words[i : j - 1]))
+            match = next(
+                (joined[:n] for n in range(min(len(joined), longest), before, -1) if joined[:n] in terms), None
+            )
+            if match:
+                found.append(match)
+                i = j
+                break
+        if match:
+            continue
+        word = words[i]
+        found += [
+            word[start : start + n]
+            for start in range(1, len(word))
+            for n in range(min(len(word) - start, longest), 2, -1)
+            if word[start : start + n] in terms
+        ][:1]
+        i += 1
+    return list(dict.fromkeys(found))
+
+
 def _stemmer() -> Callable[[str], str]:
     import Stemmer  # PyStemmer: Snowball's English stemmer in C
 
@@ -148,7 +207,7 @@ class Rendering:
             return []
         texts: list[str] = []
         for token in dict.fromkeys(tokens):
-            if self._rendered(token) and token not in self._known:
+            if self._rendered(token) and token not in self._known and self._exact(token) is None:
                 candidates = self._candidates(token)
                 texts += [token, *candidates] if candidates else []
         return [t for t in dict.fromkeys(texts) if t not in self._vectors]
@@ -164,6 +223,10 @@ class Rendering:
 
     def _candidates(self, token: str) -> list[str]:
         raise NotImplementedError
+
+    def _exact(self, token: str) -> list[str] | None:
+        """A technical term's words in the other language, taken without a choice; None for other tokens."""
+        return None
 
     def render(self, tokens: list[str]) -> list[str]:
         """The words of ``tokens`` in the other language, or [] where fewer than ``MIN_RENDERED`` of the
@@ -181,7 +244,9 @@ class Rendering:
             self._known.clear()
             self._vectors.clear()
         fresh = [t for t in dict.fromkeys(tokens) if self._rendered(t) and t not in self._known]
-        candidates = {t: self._candidates(t) for t in fresh}
+        exact = {t: self._exact(t) for t in fresh}
+        self._known.update((t, words) for t, words in exact.items() if words is not None)
+        candidates = {t: self._candidates(t) for t in fresh if exact[t] is None}
         self._choose({t: words for t, words in candidates.items() if words})
         self._known.update((t, []) for t, words in candidates.items() if not words)
         rendered: list[str] = []
@@ -212,9 +277,24 @@ class EnglishRendering(Rendering):
     holds by stem ("layer" finds "layers"), the ``per_word`` nearest it."""
 
     def _index(self, vocabulary: Iterable[str]) -> None:
-        for word in sorted(vocabulary):
+        self._held = set(vocabulary)
+        for word in sorted(self._held):
             if _ENGLISH_WORD.fullmatch(word):
                 self._by_stem.setdefault(self._stem(word), []).append(word)
+
+    def _exact(self, token: str) -> list[str] | None:
+        """A technical term's English words as the corpus writes them: the word itself, else its parts
+        ("fine-tuning": fine, tuning), each as written or as the corpus's first word of its stem."""
+        phrases = technical_terms().get(token)
+        if phrases is None:
+            return None
+        found: list[str] = []
+        for piece in (p for phrase in phrases for p in phrase.split()):
+            for word in [piece] if piece in self._held else piece.split("-"):
+                held = word if word in self._held else next(iter(self._by_stem.get(self._stem(word), ())), None)
+                if held and held not in found:
+                    found.append(held)
+        return found
 
     def _rendered(self, token: str) -> bool:
         return is_korean(token)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .bilingual import EnglishRendering, KoreanRendering, Rendering, is_korean
+from .bilingual import EnglishRendering, KoreanRendering, Rendering, is_korean, with_terms
 from .citations import CitationIndex
 from .config import Settings
 from .documents import detect_lang
@@ -232,12 +232,16 @@ class IndexVersion:
         return self._languages
 
     def other_language(
-        self, language: str, tokens: list[str], encoder: Encoder | None, settings: Settings
+        self, language: str, tokens: list[str], encoder: Encoder | None, settings: Settings, question: str = ""
     ) -> tuple[list[str], str | None]:
         """A question's words in the other language of this index: (the expansion BM25 adds for those
-        passages, the rendering e5 embeds for them or None)."""
+        passages, the rendering e5 embeds for them or None). A Korean ``question``'s technical terms
+        are rendered whole (``bilingual.with_terms``)."""
         rendering = self.rendering(language, encoder, settings)
-        words = rendering.render(tokens) if rendering is not None else []
+        if rendering is None:
+            words = []
+        else:
+            words = rendering.render(with_terms(question, tokens) if language == "ko" else tokens)
         if language == "ko":  # its English words serve BM25 too, with its names and numbers
             return words, " ".join([t for t in tokens if not is_korean(t)] + words) if words else None
         expansion = self.translator(encoder).expand(tokens) if encoder is not None else []
@@ -261,6 +265,23 @@ class IndexVersion:
         if self._citations is None:
             self._citations = CitationIndex(self.store)
         return self._citations
+
+
+def seen_in_rendering(
+    result: Retrieval, query: LexicalQuery, version: IndexVersion, aux_encoder: Encoder | None, settings: Settings
+) -> Retrieval:
+    """Abstention's "unrelated" test asks the question's rendering too, where the best passage is in the
+    other language: the second encoder does not see "유효 배치 크기" in "effective batchsize of 256".
+    Only for a question about to be refused as unrelated: one more second-encoder call (1–2 ms)."""
+    row = result.passages[0].row
+    if aux_encoder is None or not query.rendering or version.search.chunk_languages()[row] == query.language:
+        return result
+    vector = aux_encoder.encode_queries([query.rendering])[0]
+    store, search = version.store, version.search
+    similarity = float(dense_rows(store, search, np.array([row]), vector, "aux_vectors", "aux_sentence_vectors")[0])
+    if similarity <= result.aux_similarity:
+        return result
+    return replace(result, aux_similarity=similarity, abstained=should_abstain(result.evidence, similarity, settings))
 
 
 @dataclass(frozen=True)
@@ -351,7 +372,10 @@ class Retriever:
             rendered = dense_of(self.store, self.search, rendered_vectors[i], rows) if i in rendered_vectors else None
             fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight, rendered, langs != language)
             fused -= self.settings.reference_penalty * in_references
-            results.append(self._retrieval(fused, aux_i, top_k, rows))
+            result = self._retrieval(fused, aux_i, top_k, rows)
+            if result.abstained and lexical_query.rendering and result.evidence >= self.settings.abstain_below:
+                result = seen_in_rendering(result, lexical_query, self.version, self.aux_encoder, self.settings)
+            results.append(result)
         return results
 
     def _rendering_vectors(self, queries: list[LexicalQuery]) -> dict[int, np.ndarray]:
@@ -420,7 +444,7 @@ class Retriever:
         vectors = self.aux_encoder.encode_queries(questions) if aux_first else None
         spoken = [(language, tokenize(q)) for language, q in zip(languages, questions)]
         if self.aux_encoder is None or aux_first:
-            return vectors, self._lexical(spoken)
+            return vectors, self._lexical(spoken, questions)
         translator = self.version.translator(self.aux_encoder)
         english = translator.unknown([t for language, tokens in spoken if language == "en" for t in tokens])
         every = [t for _, tokens in spoken for t in tokens]
@@ -431,19 +455,18 @@ class Retriever:
         for learner, words in [(translator, english), *pending.items()]:
             if words:
                 learner.learn(words, np.stack([embedded[t] for t in words]))
-        return vectors[: len(questions)], self._lexical(spoken)
+        return vectors[: len(questions)], self._lexical(spoken, questions)
 
     def lexical_queries(self, questions: list[str]) -> list[LexicalQuery]:
         """Each question's language, Kiwi tokens and English→Korean expansion (which the second encoder embeds)."""
-        return self._lexical([(detect_lang(q), tokenize(q)) for q in questions])
+        return self._lexical([(detect_lang(q), tokenize(q)) for q in questions], questions)
 
-    def _lexical(self, spoken: list[tuple[str, list[str]]]) -> list[LexicalQuery]:
+    def _lexical(self, spoken: list[tuple[str, list[str]]], questions: list[str]) -> list[LexicalQuery]:
         """Each question's BM25 side, with its words in the index's other language."""
+        version, encoder, settings = self.version, self.aux_encoder, self.settings
         return [
-            LexicalQuery(
-                language, tokens, *self.version.other_language(language, tokens, self.aux_encoder, self.settings)
-            )
-            for language, tokens in spoken
+            LexicalQuery(language, tokens, *version.other_language(language, tokens, encoder, settings, question))
+            for (language, tokens), question in zip(spoken, questions)
         ]
 
     def _retrieval(self, fused: np.ndarray, aux: np.ndarray | None, top_k: int, rows: np.ndarray | None) -> Retrieval:
