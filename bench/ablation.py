@@ -83,7 +83,7 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         aux_queries @ features.aux_vectors.T, aux_queries @ features.aux_sentence_vectors.T, rows
     )
     langs = np.array([c.lang for c in store.chunks])
-    references = store.kinds() == "reference"
+    references, code = store.kinds() == "reference", store.kinds() == "code"
     offset = qa.settings.cross_language_offset
     out: dict[str, list[np.ndarray]] = {
         name: []
@@ -100,7 +100,8 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
             "+ reference lists ranked lower",
             "+ Korean questions rendered in English",
             "+ English questions rendered in Korean",
-            "+ technical terms in the Korean rendering (default)",
+            "+ technical terms in the Korean rendering",
+            "+ code listings ranked lower (default)",
         )
     }
     for i, q in enumerate(questions):
@@ -149,7 +150,8 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
             ranked[terms] = fused - qa.settings.reference_penalty * references
         out["+ Korean questions rendered in English"].append(ranked[False] if language == "ko" else plain_ranked)
         out["+ English questions rendered in Korean"].append(ranked[False])
-        out["+ technical terms in the Korean rendering (default)"].append(ranked[True])
+        out["+ technical terms in the Korean rendering"].append(ranked[True])
+        out["+ code listings ranked lower (default)"].append(ranked[True] - qa.settings.code_penalty * code)
     return out
 
 

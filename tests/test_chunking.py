@@ -1,7 +1,7 @@
 import pytest
 
 from conftest import PHI1_PDF, REPORT
-from reportqa.chunking import chunk_document
+from reportqa.chunking import chunk_document, looks_like_code
 from reportqa.config import Settings
 from reportqa.documents import load_document
 from reportqa.records import Document
@@ -127,6 +127,31 @@ def test_a_pdf_follows_numbered_sections_references_and_appendices():
     assert [c.page for c in chunks if c.section == "References"] == [2]
     # the reference list's entries are marked, so that retrieval can rank them below the text
     assert {c.section for c in chunks if c.kind == "reference"} == {"References"}
+
+
+def test_program_listings_are_code_and_prose_about_code_is_not():
+    listing = '"""\nphi-1\n...\nfor p in model.parameters():\nif p.grad is not None:\nU, Sigma, V = p.grad.svd()'
+    assert looks_like_code(listing)
+    assert looks_like_code("def svd(x):\nu, s, v = np.linalg.svd(x)\nreturn u, s, v")
+    assert not looks_like_code("We train on 8 Nvidia-A100 GPUs using deepspeed.\nFinetuning took 7 hours.")
+    assert not looks_like_code("The snippet calls is_singular(A), which returns true.\nIt is short.\nWe use it.")
+    assert not looks_like_code("- 미국은 반도체법(CHIPS)을 발표\n- 중국은 보조금(2조 원)을 지급")  # Korean lines
+    assert not looks_like_code("")
+
+
+@pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")
+def test_the_code_figures_of_a_paper_are_code_chunks_and_its_prose_is_text():
+    chunks = chunk_document(load_document(PHI1_PDF))
+    code = [c for c in chunks if c.kind == "code"]
+    assert any(c.text.startswith('"""\nphi-1') for c in code)  # the generated-code figures
+    assert all(c.kind != "code" for c in chunks if "effective batch size 1024" in c.text)
+    assert all(c.kind != "code" for c in chunks if "FlashAttention implementation" in c.text)
+    assert 20 < len(code) < len(chunks) / 2
+
+
+def test_the_report_has_no_code_chunks(report_chunks):
+    _, chunks = report_chunks
+    assert not [c.text[:40] for c in chunks if c.kind == "code"]
 
 
 def test_a_korean_reference_list_is_marked_and_the_body_is_not(report_chunks):

@@ -151,6 +151,18 @@ def test_bm25_standardised_for_some_rows_is_the_whole_lists_standardisation_at_t
         assert np.allclose(lexical_term(lexical, 0.7, rows), lexical_term(lexical, 0.7)[rows], atol=1e-5)
 
 
+def test_code_listings_and_reference_entries_are_ranked_lower_by_their_own_penalties():
+    from types import SimpleNamespace
+
+    from reportqa.store.search import SearchIndex
+
+    kinds = np.array(["text", "code", "reference", "table", "code"])
+    search = SearchIndex.__new__(SearchIndex)
+    search.data, search._lowered = SimpleNamespace(kinds=lambda: kinds), None
+    assert search.ranked_lower(2.0, 1.5).tolist() == [0.0, 1.5, 2.0, 0.0, 1.5]
+    assert search.ranked_lower(0.0, 0.0).tolist() == [0.0] * 5  # settings change: computed again
+
+
 @pytest.mark.slow
 def test_reference_list_passages_lose_the_reference_penalty(report_qa):
     from reportqa.retrieve import Retriever

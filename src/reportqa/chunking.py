@@ -38,9 +38,18 @@ SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", 
 # lines that start with a number are not footnotes, numbered headings up to 100 characters; 4: a
 # page's number and arXiv's margin stamp left out, a line is wrapped only where it is full width;
 # 5: list items and chunks under a title line carry them as context)
-RULES_VERSION = 6  # 6: the chunks of a reference list are of kind "reference"
+# 6: the chunks of a reference list are of kind "reference"
+RULES_VERSION = 7  # 7: chunks that are mostly lines of program code are of kind "code"
 # a section that lists the works cited: its entries name many things and answer few questions
 BIBLIOGRAPHY = re.compile(r"^[\W\d.]*(?:references|bibliography|works cited|literature cited|참고\s*문헌)\W*$", re.I)
+# a line of a program listing as a PDF gives it (indentation lost): a statement, a docstring quote, an
+# assignment, a call, or a line that ends inside brackets
+CODE_LINE = re.compile(
+    r"^\s*(?:def |for |if |elif |else:|while |return\b|import |from \S+ import|class |print\(|#|\"\"\"|\.\.\.$)"
+    r"|[=\[\](){}:]\s*$|^\s*\w+(?:\.\w+)*\s*=\s*\S|\w\(.*\)"
+)
+CODE_SHARE = 0.6  # of a chunk's lines, for it to be a code listing
+HANGUL = re.compile(r"[가-힣]")
 
 
 @dataclass
@@ -271,11 +280,26 @@ def _make_chunk(doc: Document, page_text: str, page: int | None, start: int, end
         start=start,
         end=end,
         lang=doc.lang,
-        kind="reference" if unit.kind in ("text", "footnote") and _in_bibliography(unit.section) else unit.kind,
+        kind=_chunk_kind(unit, body),
         caption=unit.caption if unit.kind in ("table", "figure") else "",
         footnotes=marks,
         source_note=next((line.strip() for line in body.splitlines() if SOURCE.match(line.strip())), ""),
     )
+
+
+def _chunk_kind(unit: _Unit, body: str) -> str:
+    """A unit's kind, or "reference" for text in a reference list, "code" for a program listing."""
+    if unit.kind in ("text", "footnote") and _in_bibliography(unit.section):
+        return "reference"
+    return "code" if unit.kind == "text" and looks_like_code(body) else unit.kind
+
+
+def looks_like_code(text: str) -> bool:
+    """Whether most lines of ``text`` are program code (``CODE_SHARE``): a listing names many identifiers
+    and answers few questions, and a paper's generated-code figures repeat the model's name on each."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    code = sum(1 for line in lines if CODE_LINE.search(line) and not HANGUL.search(line))
+    return bool(lines) and code / len(lines) >= CODE_SHARE
 
 
 def _in_bibliography(section: str) -> bool:

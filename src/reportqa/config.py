@@ -43,6 +43,8 @@ _DESCRIPTIONS = {
     "its own language by about this much)",
     "reference_penalty": "subtracted from the fused score of passages in a reference list (bibliography entries "
     "name many things and answer few questions)",
+    "code_penalty": "subtracted from the fused score of program listings (a paper's code figures name many "
+    "identifiers and answer few questions)",
     "translate_questions": "render each question in the corpus's words of the other language (a Korean-English "
     "dictionary, choices by the second encoder) for e5, and a Korean question's for BM25, on those passages",
     "abstain_below": "abstain when the fused evidence score of the best passage is below this",
@@ -83,6 +85,7 @@ class Settings:
     second_weight: float = 0.5
     cross_language_offset: float = 0.02
     reference_penalty: float = 2.0
+    code_penalty: float = 2.0
     translate_questions: bool = True
     abstain_below: float = 2.5
     abstain_aux_below: float = 0.22

@@ -16,8 +16,9 @@ BM25 through their words' nearest Korean terms of the corpus (``lexical.TermTran
 passages are scored with the question's own words. Each question is also rendered in the corpus's
 words of the other language by a dictionary (``bilingual``): e5 embeds the rendering, and a passage
 in that language counts the better of its two standardised e5 scores. Passages of a reference list
-(chunk kind "reference") lose ``reference_penalty``: a bibliography entry names many models, authors
-and titles, so it matches questions it cannot answer.
+(chunk kind "reference") lose ``reference_penalty`` and program listings (kind "code")
+``code_penalty``: a bibliography entry names many models, authors and titles, a listing many
+identifiers (and a paper's code figures the model's name), so they match questions they cannot answer.
 """
 
 from __future__ import annotations
@@ -345,7 +346,7 @@ class Retriever:
         else:
             dense, aux = self._exact(query_vectors, aux_queries)
         chunk_langs = self.search.chunk_languages()
-        references = self.search.in_reference_list()
+        lowered = self.search.ranked_lower(self.settings.reference_penalty, self.settings.code_penalty)
         results = []
         for i, lexical_query in enumerate(prepared.lexical):
             language = lexical_query.language
@@ -354,9 +355,9 @@ class Retriever:
             if self._large:  # scored on the candidate rows alone; every other chunk is out of the running
                 rows = with_lexical_candidates(candidates[i], lists)
                 dense_i, aux_i = self._dense_for_rows(rows, query_vectors[i], aux_query)
-                langs, in_references = chunk_langs[rows], references[rows]
+                langs, lowered_i = chunk_langs[rows], lowered[rows]
             else:
-                rows, langs, in_references = None, chunk_langs, references
+                rows, langs, lowered_i = None, chunk_langs, lowered
                 dense_i, aux_i = dense[i], (aux[i] if aux is not None else None)
             (scores, coverage, matched), *expanded = lists
             lexical_z = lexical_term(scores, coverage, rows, matched)
@@ -371,7 +372,7 @@ class Retriever:
             dense_i = dense_i + self.settings.cross_language_offset * (langs != language)
             rendered = dense_of(self.store, self.search, rendered_vectors[i], rows) if i in rendered_vectors else None
             fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight, rendered, langs != language)
-            fused -= self.settings.reference_penalty * in_references
+            fused -= lowered_i
             result = self._retrieval(fused, aux_i, top_k, rows)
             if result.abstained and lexical_query.rendering and result.evidence >= self.settings.abstain_below:
                 result = seen_in_rendering(result, lexical_query, self.version, self.aux_encoder, self.settings)

@@ -37,7 +37,7 @@ class SearchIndex:
         self.data = data
         self._lexical: LexicalIndex | None = data.lexical
         self._spans: np.ndarray | None = None
-        self._references: np.ndarray | None = None
+        self._lowered: tuple[tuple[float, float], np.ndarray] | None = None
         self._flat = data.flat
         self._ann = dict(data.ann)
 
@@ -51,12 +51,15 @@ class SearchIndex:
         """The language code of every chunk, by row (kept for per-question language offsets)."""
         return self.data.languages()
 
-    def in_reference_list(self) -> np.ndarray:
-        """Whether each chunk, by row, is an entry of a reference list (ranked lower); kept, since
-        comparing a million kinds on every question would cost milliseconds."""
-        if self._references is None:
-            self._references = self.data.kinds() == "reference"
-        return self._references
+    def ranked_lower(self, reference_penalty: float, code_penalty: float) -> np.ndarray:
+        """What each chunk, by row, loses in the fusion: an entry of a reference list or a code listing
+        names many things and answers few questions. Kept, since comparing a million kinds on every
+        question would cost milliseconds."""
+        penalties = (reference_penalty, code_penalty)
+        if self._lowered is None or self._lowered[0] != penalties:
+            kinds = self.data.kinds()
+            self._lowered = (penalties, reference_penalty * (kinds == "reference") + code_penalty * (kinds == "code"))
+        return self._lowered[1]
 
     def sentence_spans(self) -> np.ndarray:
         """``spans[r]:spans[r + 1]`` are the sentence indices of chunk row ``r`` (rows are sorted)."""
