@@ -71,3 +71,26 @@ def test_the_second_encoder_orders_sentences_in_the_other_language_only():
     assert select_quotes(question, korean, e5.__getitem__, max_quotes=1, second=second)[0].text.startswith("미 행정부")
     in_korean = SecondView(second.vector, "ko", use.__getitem__)  # a Korean question: e5 alone decides
     assert select_quotes(question, korean, e5.__getitem__, max_quotes=1, second=in_korean)[0].text.startswith("미국은")
+
+
+def test_a_korean_questions_rendering_finds_its_quote_in_the_english_passage():
+    """e5 puts the question's own language first; the rendering's cosine counts for the other language."""
+    from dataclasses import replace
+
+    from reportqa.answer import SecondView
+
+    english = _passage(1, "We use effective batchsize of 256. The model is small.")
+    english = replace(english, chunk=replace(english.chunk, lang="en"))
+    korean = _passage(2, "시스템경쟁 수준 유관 분야. 기술지식의 창출 역량.")
+    e5 = {
+        0: [(a, b, v) for (a, b), v in zip(split_sentences(english.chunk.text), np.eye(3)[[0, 1]])],
+        1: [(a, b, v) for (a, b), v in zip(split_sentences(korean.chunk.text), np.eye(3)[[2, 2]])],
+    }
+    question = np.array([0.3, 0.0, 0.95])  # closer to the Korean lines, as e5 is across languages
+    use = {row: [(a, b, np.zeros(2)) for a, b, _ in sentences] for row, sentences in e5.items()}
+    plain = SecondView(np.zeros(2), "ko", use.__getitem__)
+    rendered = replace(plain, rendered=np.array([1.0, 0.0, 0.0]))  # "effective batch size", in English
+    passages = [english, korean]
+    assert select_quotes(question, passages, e5.__getitem__, max_quotes=1, second=plain)[0].passage_rank == 2
+    quote = select_quotes(question, passages, e5.__getitem__, max_quotes=1, second=rendered)[0]
+    assert quote.text == "We use effective batchsize of 256."

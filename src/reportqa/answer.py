@@ -79,11 +79,16 @@ class SecondView:
     e5 orders sentences in the other language than the question poorly (an English question's
     Korean candidates sit within hundredths of each other); the second encoder's cosine breaks those
     near-ties. Sentences in the question's own language are left to e5, which orders them better.
+    Where the question was rendered in the other language, e5 also compares those sentences with the
+    rendering and keeps the higher cosine, as retrieval does: e5 ranks sentences in the question's own
+    language above the other language's, so a Korean question's first quote came from a Korean
+    passage below the English one that answers it.
     """
 
     vector: np.ndarray
     language: str
     sentences_of: SentencesOf
+    rendered: np.ndarray | None = None  # e5's vector of the question rendered in the other language
 
 
 def select_quotes(
@@ -106,14 +111,18 @@ def select_quotes(
     candidates: list[tuple[int, str]] = []
     vectors = []
     second_scores: list[float] = []
+    other: list[bool] = []
     for passage in passages[:PASSAGES_CONSIDERED]:
         sentences = sentences_of(passage.row)
         candidates += [(passage.rank, passage.chunk.text[start:end]) for start, end, _ in sentences]
         vectors += [vector for _, _, vector in sentences]
         second_scores += _second_scores(second, passage, len(sentences))
+        other += [second is not None and passage.chunk.lang != second.language] * len(sentences)
     if not candidates:
         return [Quote(p.chunk.text, p.rank) for p in passages[:1]]
     similarity = np.stack(vectors) @ question_vector
+    if second is not None and second.rendered is not None:
+        similarity = np.where(other, np.maximum(similarity, np.stack(vectors) @ second.rendered), similarity)
     bonus = np.array([RANK_BONUS[min(rank, len(RANK_BONUS)) - 1] for rank, _ in candidates])
     wanted = asked_type(question)
     typed = np.array([type_match(wanted, text) for _, text in candidates]) * TYPE_BONUS

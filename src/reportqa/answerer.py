@@ -108,7 +108,7 @@ class Answerer:
                     version.store.sentences_of,
                     question=turn.query,
                     tokens=spoken.tokens,
-                    second=_second_view(version, prepared.aux_vectors, i, spoken.language),
+                    second=_second_view(version, prepared.aux_vectors, i, spoken.language, prepared.rendered),
                 )
                 answer = Answer(question, render(quotes), passages, quotes=quotes)
             answer.timings = {"retrieve_s": (retrieved - started) / len(resolved)}
@@ -143,11 +143,17 @@ class Answerer:
         return current
 
 
-def _second_view(version: IndexVersion, aux_vectors: np.ndarray | None, i: int, language: str) -> SecondView | None:
-    """Question ``i`` as the second encoder sees it, for quoting sentences in the other language."""
+def _second_view(
+    version: IndexVersion, aux_vectors: np.ndarray | None, i: int, language: str, rendered: dict[int, np.ndarray]
+) -> SecondView | None:
+    """Question ``i`` as the second encoder sees it, for quoting sentences in the other language; for a
+    Korean question, also e5's vector of its English rendering (its technical terms make it close to
+    the sentence that answers; an English question's Korean rendering, a learner's dictionary's
+    headwords, is closest to short keyword lines: own English answer@1 −1, dev +1)."""
     if aux_vectors is None or not version.store.aux_dim:
         return None
-    return SecondView(aux_vectors[i], language, partial(version.store.sentences_of, matrix="aux_sentence_vectors"))
+    sentences_of = partial(version.store.sentences_of, matrix="aux_sentence_vectors")
+    return SecondView(aux_vectors[i], language, sentences_of, rendered.get(i) if language == "ko" else None)
 
 
 def fuse_retrievals(context: Retrieval, alone: Retrieval) -> Retrieval:
