@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from reportqa.errors import ModelError
 from reportqa.weights import TableRows
 
 
@@ -50,3 +51,11 @@ def test_only_row_major_two_dimensional_tables(tmp_path):
     np.save(tmp_path / "flat.npy", np.zeros(10, np.uint8))
     with pytest.raises(ValueError):
         TableRows(tmp_path / "flat.npy")
+
+
+def test_a_cut_short_table_is_named_as_damaged_when_opened(table):
+    _, path = table
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size - 24)  # the last row gone
+    with pytest.raises(ModelError, match="damaged"):
+        TableRows(path)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ModelError
+
 # rows read one by one before the whole table is read instead: at a few microseconds a row, about
 # what reading a 100 MB table costs once
 WHOLE_AFTER_ROWS = 20_000
@@ -36,6 +38,12 @@ class TableRows:
         self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
         self.dtype = np.dtype(dtype)
         self._row_bytes = self.shape[1] * self.dtype.itemsize
+        expected = self._offset + self.shape[0] * self._row_bytes
+        if self.path.stat().st_size != expected:  # a cut-short copy would fail only at a rare row
+            raise ModelError(
+                f"{self.path} is damaged ({self.path.stat().st_size} bytes, not {expected}): "
+                f"delete {self.path.parent} and it is made again on next use"
+            )
         self._whole_after = whole_after
         self._asked = 0
         self._whole: np.ndarray | None = None
