@@ -26,6 +26,7 @@ from reportqa.retrieve import (
     LexicalQuery,
     best_of_chunk_and_sentences,
     bm25_with_coverage,
+    dense_of,
     fuse,
     lexical_term,
     zscore_top,
@@ -83,7 +84,8 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
         aux_queries @ features.aux_vectors.T, aux_queries @ features.aux_sentence_vectors.T, rows
     )
     langs = np.array([c.lang for c in store.chunks])
-    references, code = store.kinds() == "reference", store.kinds() == "code"
+    kinds = store.kinds()
+    references, code = kinds == "reference", kinds == "code"
     offset = qa.settings.cross_language_offset
     out: dict[str, list[np.ndarray]] = {
         name: []
@@ -143,9 +145,7 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
                 rendered_lexical, rendered_coverage = bm25_with_coverage(version.search, query.other_language_tokens())
                 lexical_z = np.where(langs == "en", lexical_term(rendered_lexical, rendered_coverage), plain_z)
             vector = qa.encoder.encode_queries([rendering])[0]
-            rendered = best_of_chunk_and_sentences(
-                (vector @ features.vectors.T)[None], (vector @ features.sentence_vectors.T)[None], rows
-            )[0]
+            rendered = dense_of(store, version.search, vector, None)
             fused = fuse(balanced, aux[i], lexical_z, qa.settings.second_weight, rendered, langs != language)
             ranked[terms] = fused - qa.settings.reference_penalty * references
         out["+ Korean questions rendered in English"].append(ranked[False] if language == "ko" else plain_ranked)

@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from .config import default_cache_dir
+from .outline import HANGUL
 
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _ENGLISH_WORD = re.compile(r"[a-z]{3,}")
+_TERM_PIECE = re.compile(r"[a-z][a-z-]*")  # what a technical term's English is written in
 _QUESTION_WORDS = frozenset(
     "what which who whom whose when where why how did does doe do is are was were the of in on for to by with and or "
     "from that this it its as at be been has have had much many".split()
@@ -150,12 +151,13 @@ def _terms_in(words: list[str], terms: dict[str, tuple[str, ...]]) -> list[str]:
         if match:
             continue
         word = words[i]
-        found += [
+        inside = (
             word[start : start + n]
             for start in range(1, len(word))
             for n in range(min(len(word) - start, longest), 2, -1)
             if word[start : start + n] in terms
-        ][:1]
+        )
+        found += [term] if (term := next(inside, None)) else []
         i += 1
     return list(dict.fromkeys(found))
 
@@ -167,7 +169,7 @@ def _stemmer() -> Callable[[str], str]:
 
 
 def is_korean(token: str) -> bool:
-    return bool(_HANGUL.search(token))
+    return bool(HANGUL.search(token))
 
 
 class Rendering:
@@ -277,7 +279,9 @@ class EnglishRendering(Rendering):
     holds by stem ("layer" finds "layers"), the ``per_word`` nearest it."""
 
     def _index(self, vocabulary: Iterable[str]) -> None:
-        self._held = set(vocabulary)
+        # the words a technical term's English pieces are looked up among (lower-case, maybe hyphenated),
+        # not the whole vocabulary: the index's own BM25 vocabulary already holds that
+        self._held = {word for word in vocabulary if _TERM_PIECE.fullmatch(word)}
         for word in sorted(self._held):
             if _ENGLISH_WORD.fullmatch(word):
                 self._by_stem.setdefault(self._stem(word), []).append(word)

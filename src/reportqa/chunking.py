@@ -18,6 +18,7 @@ from .outline import (
     ARXIV_STAMP,
     FIGURE,
     FOOTNOTE_SUP,
+    HANGUL,
     ITEM,
     MID_SENTENCE,
     NUMBERED,
@@ -49,7 +50,6 @@ CODE_LINE = re.compile(
     r"|[=\[\](){}:]\s*$|^\s*\w+(?:\.\w+)*\s*=\s*\S|\w\(.*\)"
 )
 CODE_SHARE = 0.6  # of a chunk's lines, for it to be a code listing
-HANGUL = re.compile(r"[가-힣]")
 
 
 @dataclass

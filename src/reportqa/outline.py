@@ -31,6 +31,7 @@ ITEM = re.compile(r"^\s*(?:[-*•·]|\d+[.)]|[가-하][.)])\s")
 SUP_MARK = re.compile(rf"[{SUPERSCRIPT}]+")
 SUP_TO_DIGIT = str.maketrans(SUPERSCRIPT, "1234567890")
 # a sentence's end, where an over-long paragraph is best cut
+HANGUL = re.compile(r"[\uac00-\ud7a3]")  # a Hangul syllable
 SENTENCE_END = r"(?<=[.?!])\s+(?=[A-Z0-9가-힣\"“'‘(\[])"
 MAX_HEADING_CHARS = 70
 MAX_NUMBERED_HEADING_CHARS = 100

@@ -374,7 +374,7 @@ class Retriever:
             fused = fuse(dense_i, aux_i, lexical_z, self.settings.second_weight, rendered, langs != language)
             fused -= lowered_i
             result = self._retrieval(fused, aux_i, top_k, rows)
-            if result.abstained and lexical_query.rendering and result.evidence >= self.settings.abstain_below:
+            if result.abstained and result.evidence >= self.settings.abstain_below:  # refused as unrelated
                 result = seen_in_rendering(result, lexical_query, self.version, self.aux_encoder, self.settings)
             results.append(result)
         return results

@@ -38,10 +38,10 @@ class TableRows:
         self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
         self.dtype = np.dtype(dtype)
         self._row_bytes = self.shape[1] * self.dtype.itemsize
-        expected = self._offset + self.shape[0] * self._row_bytes
-        if self.path.stat().st_size != expected:  # a cut-short copy would fail only at a rare row
+        expected, size = self._offset + self.shape[0] * self._row_bytes, self.path.stat().st_size
+        if size != expected:  # a cut-short copy would fail only at a rare row
             raise ModelError(
-                f"{self.path} is damaged ({self.path.stat().st_size} bytes, not {expected}): "
+                f"{self.path} is damaged ({size} bytes, not {expected}): "
                 f"delete {self.path.parent} and it is made again on next use"
             )
         self._whole_after = whole_after
