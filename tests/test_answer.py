@@ -94,3 +94,25 @@ def test_a_korean_questions_rendering_finds_its_quote_in_the_english_passage():
     assert select_quotes(question, passages, e5.__getitem__, max_quotes=1, second=plain)[0].passage_rank == 2
     quote = select_quotes(question, passages, e5.__getitem__, max_quotes=1, second=rendered)[0]
     assert quote.text == "We use effective batchsize of 256."
+
+
+def test_a_run_in_heading_is_never_quoted_alone():
+    text = "Finetuning. phi-1 is obtained by finetuning phi-1-base. We train for total of 6,000 steps."
+    passages = [_passage(1, text)]
+    spans = split_sentences(text)
+    assert text[slice(*spans[0])] == "Finetuning."  # a sentence of the index all the same
+    closest_first = [np.array([1.0, 0.0]), np.array([0.9, 0.1]), np.array([0.8, 0.2])]
+    indexed = {0: [(a, b, v) for (a, b), v in zip(spans, closest_first)]}
+    quotes = select_quotes(np.array([1.0, 0.0]), passages, indexed.__getitem__, max_quotes=1)
+    assert quotes[0].text == "phi-1 is obtained by finetuning phi-1-base."
+
+
+def test_a_quote_keeps_the_date_a_table_row_begins_with():
+    from reportqa.answer import quotable
+
+    text = "23.05.11\t미국은 법안을 준비 중\n23.05.23\t중국은 마이크론 제품 구매 중단\n1.5배 늘었다"
+    spans = split_sentences(text)
+    assert text[slice(*spans[1])].startswith("05.23")  # the index's sentence lost "23." as a list number
+    quoted = [text[a:b] for _, a, b in quotable(text, spans)]
+    assert quoted[:2] == ["23.05.11\t미국은 법안을 준비 중", "23.05.23\t중국은 마이크론 제품 구매 중단"]
+    assert all(quote in text for quote in quoted)

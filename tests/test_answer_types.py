@@ -32,6 +32,7 @@ def test_a_sentence_with_the_asked_unit_matches_best():
     assert type_match(asked, "trained on 8 A100s for 4 days") == 0.5
     assert type_match(asked, "training took a long time") == 0.0
     assert type_match(AskedType(), "770 GPU hours") == 0.0
+    assert type_match(asked, "phi-1 is obtained by finetuning on GPT-4 data with A100s") == 0.0  # names' digits
 
 
 def test_the_sentence_with_the_number_is_quoted_for_a_score_question():

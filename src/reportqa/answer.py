@@ -17,6 +17,10 @@ from .records import Passage, Quote
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=\S)")
 _LEADING_MARK = re.compile(r"^(?:[■□●○◦▪⇒*•·-]|\(\d+\)|\d+[.)])\s*")
+# a paragraph's run-in heading as papers set them ("Finetuning. phi-1 is obtained …"): a sentence of
+# the index, but it names a topic and answers nothing, so it is never quoted
+_RUN_IN_HEADING = re.compile(r"^[A-Z][A-Za-z-]*(?: [A-Za-z-]+){0,3}\.$")
+_DIGIT_STOPS = {f"{d}." for d in range(10)}
 MIN_SENTENCE_CHARS = 8
 PASSAGES_CONSIDERED = 3
 RANK_BONUS = (0.03, 0.015, 0.0)
@@ -114,10 +118,12 @@ def select_quotes(
     other: list[bool] = []
     for passage in passages[:PASSAGES_CONSIDERED]:
         sentences = sentences_of(passage.row)
-        candidates += [(passage.rank, passage.chunk.text[start:end]) for start, end, _ in sentences]
-        vectors += [vector for _, _, vector in sentences]
-        second_scores += _second_scores(second, passage, len(sentences))
-        other += [second is not None and passage.chunk.lang != second.language] * len(sentences)
+        kept = quotable(passage.chunk.text, [(start, end) for start, end, _ in sentences])
+        candidates += [(passage.rank, passage.chunk.text[start:end]) for _, start, end in kept]
+        vectors += [sentences[i][2] for i, _, _ in kept]
+        seconds = _second_scores(second, passage, len(sentences))
+        second_scores += [seconds[i] for i, _, _ in kept]
+        other += [second is not None and passage.chunk.lang != second.language] * len(kept)
     if not candidates:
         return [Quote(p.chunk.text, p.rank) for p in passages[:1]]
     similarity = np.stack(vectors) @ question_vector
@@ -137,6 +143,20 @@ def select_quotes(
     for quote in quotes:
         assert quote.text in passages[quote.passage_rank - 1].chunk.text, "quotes must be verbatim"
     return quotes
+
+
+def quotable(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(index, start, end) of a chunk's indexed sentence ``spans`` as they may be quoted: none that
+    is a run-in heading alone, and each from the start of a number it begins inside (a table row's
+    "23.05.23" lost its "23." to the list-marker rule when the sentences were indexed)."""
+    kept = []
+    for i, (start, end) in enumerate(spans):
+        if _RUN_IN_HEADING.match(text[start:end]):
+            continue
+        while start > 0 and (text[start - 1].isdigit() or text[start - 2 : start] in _DIGIT_STOPS):
+            start -= 1
+        kept.append((i, start, end))
+    return kept or [(i, start, end) for i, (start, end) in enumerate(spans)]
 
 
 def words_held(tokens: Sequence[str], text: str) -> float:

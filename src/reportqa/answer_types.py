@@ -49,7 +49,7 @@ _UNITS = {
     "accuracy": r"%",
     "times": r"배|times|×|x\b",
 }
-_NUMBER = re.compile(r"\d")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9-])\d")  # not a name's digit: phi-1, GPT-4, A100
 _YEAR = re.compile(r"(?:19|20)\d\d|\d{2}\.\d{1,2}\.|\d+년|\d+월")
 
 
