@@ -26,7 +26,7 @@ PASSAGES_CONSIDERED = 3
 RANK_BONUS = (0.03, 0.015, 0.0)
 SECOND_QUOTE_MARGIN = 0.015
 TYPE_BONUS = 0.05  # a sentence with the asked kind of answer, against e5 cosines that differ by hundredths
-WORDS_BONUS = 0.02  # × the share of the question's tokens a sentence holds: the sentence the question restates
+WORDS_BONUS = 0.05  # × the share of the question's tokens a sentence holds: the sentence the question restates
 SECOND_WEIGHT = 0.05  # × the second encoder's cosine, for sentences in the other language than the question
 NOT_FOUND = {
     "ko": "문서에서 이 질문을 뒷받침하는 구절을 찾지 못했습니다.",
