@@ -40,10 +40,20 @@ def test_select_quotes_picks_the_closest_sentence_and_cites_its_passage():
 def test_words_held_is_the_share_of_distinct_tokens_found():
     from reportqa.answer import words_held
 
-    assert words_held(["인스퍼", "ai", "서버", "ai"], "AI 서버 기업인 인스퍼 포함") == 1.0
-    assert words_held(["parameter", "phi-1"], "phi-1 has 1.3B parameters") == 1.0  # a stem inside its word
-    assert words_held(["마이크론", "메모리"], "마이크론 제품 구매 중단") == 0.5
-    assert words_held([], "anything") == 0.0
+    assert words_held(["인스퍼", "ai", "서버", "ai"], ["AI 서버 기업인 인스퍼 포함"]) == [1.0]
+    assert words_held(["parameter", "phi-1"], ["phi-1 has 1.3B parameters"]) == [1.0]  # a stem inside its word
+    assert 0 < words_held(["마이크론", "메모리"], ["마이크론 제품 구매 중단"])[0] < 1
+    assert words_held([], ["anything"]) == [0.0]
+
+
+def test_words_that_every_candidate_holds_weigh_less():
+    from reportqa.answer import words_held
+
+    texts = ["손석희는 휘문고등학교 방송반에서 활동했다.", "손석희는 미네소타 대학교에서 유학했다."]
+    texts.append("손석희는 앵커로 복귀했다.")
+    held = words_held(["손석희", "유학", "학교"], texts)
+    assert held[1] == max(held) and held[0] > held[2] > 0  # 학교 is in two sentences, 손석희 in all three
+    assert held[2] < 1 / 3  # the subject alone counts for less than a third of the question
 
 
 def test_a_sentence_that_restates_the_question_breaks_a_near_tie():

@@ -6,6 +6,7 @@ it in the source.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ PASSAGES_CONSIDERED = 3
 RANK_BONUS = (0.03, 0.015, 0.0)
 SECOND_QUOTE_MARGIN = 0.015
 TYPE_BONUS = 0.05  # a sentence with the asked kind of answer, against e5 cosines that differ by hundredths
-WORDS_BONUS = 0.05  # × the share of the question's tokens a sentence holds: the sentence the question restates
+WORDS_BONUS = 0.1  # × the weighted share of the question's tokens a sentence holds: the one the question restates
 SECOND_WEIGHT = 0.05  # × the second encoder's cosine, for sentences in the other language than the question
 NOT_FOUND = {
     "ko": "문서에서 이 질문을 뒷받침하는 구절을 찾지 못했습니다.",
@@ -132,7 +133,7 @@ def select_quotes(
     bonus = np.array([RANK_BONUS[min(rank, len(RANK_BONUS)) - 1] for rank, _ in candidates])
     wanted = asked_type(question)
     typed = np.array([type_match(wanted, text) for _, text in candidates]) * TYPE_BONUS
-    words = np.array([words_held(tokens, text) for _, text in candidates]) * WORDS_BONUS
+    words = np.array(words_held(tokens, [text for _, text in candidates])) * WORDS_BONUS
     scores = similarity + bonus + typed + words + SECOND_WEIGHT * np.array(second_scores)
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
     best = scores[order[0]]
@@ -159,16 +160,21 @@ def quotable(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, in
     return kept or [(i, start, end) for i, (start, end) in enumerate(spans)]
 
 
-def words_held(tokens: Sequence[str], text: str) -> float:
-    """Share of the distinct ``tokens`` (lower-cased morphemes and anchors) found in ``text``.
+def words_held(tokens: Sequence[str], texts: Sequence[str]) -> list[float]:
+    """Per text, the share of the distinct ``tokens`` (lower-cased morphemes and anchors) it holds,
+    each token weighted by how few of the ``texts`` hold it (log(1 + n / (1 + held))).
 
-    A substring test rather than tokenizing each candidate: a noun or an anchor appears as it is,
-    and a quote is chosen among a dozen sentences per question, at no measurable cost."""
+    The candidates all come from passages about the question's subject ("손석희", "phi-1"), so the
+    words that tell them apart are the rest of the question's ("유학한 학교"). A substring test rather
+    than tokenizing each candidate: a noun or an anchor appears as it is, and a quote is chosen among
+    a dozen sentences per question, at no measurable cost."""
     wanted = set(tokens)
     if not wanted:
-        return 0.0
-    lowered = text.lower()
-    return sum(token in lowered for token in wanted) / len(wanted)
+        return [0.0] * len(texts)
+    lowered = [text.lower() for text in texts]
+    weight = {t: math.log(1 + len(texts) / (1 + sum(t in text for text in lowered))) for t in wanted}
+    total = sum(weight.values())
+    return [sum(w for t, w in weight.items() if t in text) / total for text in lowered]
 
 
 def _second_scores(second: SecondView | None, passage: Passage, count: int) -> list[float]:
