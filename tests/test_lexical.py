@@ -113,3 +113,11 @@ def test_telling_plain_english_takes_linear_time():
         started = time.perf_counter()
         assert plain_english(hostile) is plain
         assert time.perf_counter() - started < 0.5
+
+
+def test_nouns_are_what_a_question_is_about():
+    from reportqa.lexical import nouns
+
+    assert nouns("EU AI법은 언제 발효되었나?") == ["eu", "ai", "법", "발효"]  # no verb, no question word
+    assert nouns("미국의 R&D 지출은 2020년에 얼마였나?") == ["미국", "지출"]
+    assert nouns("How many employees does OpenAI have?") == ["employee", "openai"]  # plain English: no Kiwi

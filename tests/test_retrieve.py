@@ -184,3 +184,38 @@ def test_reference_list_passages_lose_the_reference_penalty(report_qa):
         if key in penalised:
             lost = penalty if passage.chunk.kind == "reference" else 0.0
             assert penalised[key].score == pytest.approx(passage.score - lost, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_a_question_whose_every_noun_the_corpus_holds_is_not_refused_as_unrelated(tmp_path, encoder):
+    """The second encoder rates some Korean question–passage pairs of a Wikipedia article as unrelated
+    ("예비경선 4위의 이름은?"); questions about what the corpus never mentions stay refused."""
+    import json
+
+    from conftest import SHARED
+    from reportqa import ReportQA
+
+    articles = json.loads((SHARED / "eval" / "korquad" / "KorQuAD_v1.0_dev_excerpt.json").read_text(encoding="utf-8"))
+    chosen = [a for a in articles["data"] if a["title"] in ("이명박", "블루스", "한명숙")]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    questions = []
+    for i, article in enumerate(chosen):
+        paragraphs = [p["context"] for p in article["paragraphs"]]
+        (corpus / f"{i}.txt").write_text(article["title"] + "\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+        questions += [(qa["question"], qa["answers"][0]["text"]) for p in article["paragraphs"] for qa in p["qas"]]
+    off_topic = ["김치찌개 맛있게 끓이는 법은?", "비트코인 채굴에 드는 연간 전력은?", "EU AI법은 언제 발효되었나?"]
+    answers = {}
+    for on in (False, True):
+        settings = Settings(index_dir=tmp_path / "index").with_(answer_known_nouns=on)
+        qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=corpus, settings=settings, encoder=encoder)
+        if not on:
+            qa.build()
+        answers[on] = qa.batch([q for q, _ in questions] + off_topic)
+    rescued = [
+        i for i, (before, after) in enumerate(zip(answers[False], answers[True])) if before.abstained != after.abstained
+    ]
+    assert len(rescued) >= 3 and all(not answers[True][i].abstained for i in rescued)  # the rule only answers
+    held = [questions[i][1] in answers[True][i].passages[0].chunk.text for i in rescued if i < len(questions)]
+    assert sum(held) >= 2 / 3 * len(held)
+    assert all(a.abstained for a in answers[True][len(questions) :])  # each names what the articles never mention

@@ -50,6 +50,8 @@ _DESCRIPTIONS = {
     "abstain_below": "abstain when the fused evidence score of the best passage is below this",
     "abstain_aux_below": "abstain when the second encoder's similarity to the best passage is below this …",
     "abstain_aux_unless_above": "… unless the fused evidence score is at least this (overwhelming evidence wins)",
+    "answer_known_nouns": "… or unless every noun of the question is a word of the corpus and the passage is in "
+    "the question's language",
 }
 
 
@@ -90,6 +92,7 @@ class Settings:
     abstain_below: float = 2.5
     abstain_aux_below: float = 0.22
     abstain_aux_unless_above: float = 6.0
+    answer_known_nouns: bool = True
 
     @classmethod
     def describe(cls) -> dict[str, str]:

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 CONTENT_TAGS = {"NNG", "NNP", "NR", "XR", "SL", "SH", "SN", "VV", "VA", "VV-R", "VA-R", "VV-I", "VA-I"}
+NOUN_TAGS = frozenset({"NNG", "NNP", "SL", "SH"})
+_QUESTION_NOUNS = frozenset({"얼마", "무엇", "누구", "어디", "언제"})
 _ANCHOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.,%/+&\-]*[A-Za-z0-9%])?")
 _ENGLISH_STOP = frozenset(
     "a an the of in on at to for from by with and or but is are was were be been being this that these those "
@@ -95,22 +97,7 @@ def analyse(text: str) -> list[Morpheme]:
 
 def tokenize(text: str) -> list[str]:
     """Content morphemes and whole anchors, lower-cased; particles and stop words dropped."""
-    if plain_english(text):
-        morphemes = _plain_morphemes(text)
-    else:
-        with _kiwi_lock:
-            tokens = _kiwi().tokenize(text)
-        morphemes = [(t.form, t.tag, t.start, t.start + t.len) for t in tokens]
-    out = []
-    morpheme_spans = set()
-    for surface, tag, start, end in morphemes:
-        if tag not in CONTENT_TAGS:
-            continue
-        form = _english_stem(surface.lower()) if tag == "SL" else surface.lower()
-        if form in _ENGLISH_STOP or (tag == "SL" and len(form) < 2):
-            continue
-        out.append(form)
-        morpheme_spans.add((start, end))
+    out, morpheme_spans = _morphemes(text, CONTENT_TAGS)
     for match in _ANCHOR.finditer(text):
         anchor = match.group()
         if (any(ch.isdigit() for ch in anchor) or "&" in anchor) and len(anchor) > 1:
@@ -118,6 +105,41 @@ def tokenize(text: str) -> list[str]:
             if (match.start(), match.start() + len(anchor)) not in morpheme_spans:  # "2020" is counted once
                 out.append(anchor.lower())
     return out
+
+
+def nouns(text: str) -> list[str]:
+    """The nouns and foreign words of ``text`` as ``tokenize`` writes them, question words aside: what a
+    question is about. Plain English has no tags without Kiwi, so all its words but stop words count."""
+    return [form for form in _morphemes(text, NOUN_TAGS, stop_surfaces=True)[0] if form not in _QUESTION_NOUNS]
+
+
+def _morphemes(
+    text: str, tags: frozenset[str] | set[str], stop_surfaces: bool = False
+) -> tuple[list[str], set[tuple[int, int]]]:
+    """The lower-cased forms of ``text``'s morphemes with one of ``tags`` (English words stemmed, stop
+    words dropped: as stemmed, and also as written with ``stop_surfaces``, which BM25's tokens never
+    did, so "does" is their "doe"), and their character spans."""
+    if plain_english(text):
+        morphemes = _plain_morphemes(text)
+    else:
+        with _kiwi_lock:
+            tokens = _kiwi().tokenize(text)
+        morphemes = [(t.form, t.tag, t.start, t.start + t.len) for t in tokens]
+    out = []
+    spans = set()
+    for surface, tag, start, end in morphemes:
+        if tag not in tags:
+            continue
+        form = _english_stem(surface.lower()) if tag == "SL" else surface.lower()
+        if (
+            form in _ENGLISH_STOP
+            or (tag == "SL" and len(form) < 2)
+            or (stop_surfaces and surface.lower() in _ENGLISH_STOP)
+        ):
+            continue
+        out.append(form)
+        spans.add((start, end))
+    return out, spans
 
 
 def _english_stem(word: str) -> str:
@@ -178,6 +200,10 @@ class LexicalIndex:
     def vocabulary(self) -> list[str]:
         """Every token of the indexed chunks."""
         return list(self._bm25.vocab_dict)
+
+    def holds(self, token: str) -> bool:
+        """Whether ``token`` occurs in any indexed chunk."""
+        return token in self._bm25.vocab_dict
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query (zeros when no query token is known)."""

@@ -32,7 +32,7 @@ from .citations import CitationIndex
 from .config import Settings
 from .documents import detect_lang
 from .encoder import Encoder
-from .lexical import TermTranslator, tokenize
+from .lexical import TermTranslator, nouns, tokenize
 from .records import Passage
 from .store import IndexStore, SearchIndex
 
@@ -285,6 +285,25 @@ def seen_in_rendering(
     return replace(result, aux_similarity=similarity, abstained=should_abstain(result.evidence, similarity, settings))
 
 
+def second_look(result: Retrieval, question: str, query: LexicalQuery, retriever: Retriever) -> Retrieval:
+    """A question refused as unrelated, looked at again: through its rendering (``seen_in_rendering``),
+    then by its words. Where every noun of the question is a word of the corpus and the best passage
+    is in the question's language, the second encoder's low similarity is not taken for "unrelated":
+    it rates some same-language pairs low ("예비경선 4위의 이름은?" 0.17 to the passage that answers
+    it), while a question on what the corpus does not hold names something it never mentions (날씨,
+    비트코인, 발효 in "EU AI법은 언제 발효되었나?")."""
+    version, settings = retriever.version, retriever.settings
+    result = seen_in_rendering(result, query, version, retriever.aux_encoder, settings)
+    if not result.abstained or not settings.answer_known_nouns:
+        return result
+    if version.search.chunk_languages()[result.passages[0].row] != query.language:
+        return result
+    named = nouns(question)
+    if named and all(version.search.lexical().holds(noun) for noun in named):
+        return replace(result, abstained=False)
+    return result
+
+
 @dataclass(frozen=True)
 class PreparedQueries:
     """Everything retrieval needs of the questions: e5 vectors, the second encoder's, the BM25 side, and
@@ -375,7 +394,7 @@ class Retriever:
             fused -= lowered_i
             result = self._retrieval(fused, aux_i, top_k, rows)
             if result.abstained and result.evidence >= self.settings.abstain_below:  # refused as unrelated
-                result = seen_in_rendering(result, lexical_query, self.version, self.aux_encoder, self.settings)
+                result = second_look(result, prepared.questions[i], lexical_query, self)
             results.append(result)
         return results
 
