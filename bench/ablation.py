@@ -155,6 +155,19 @@ def variants(qa: ReportQA, questions: list[EvalQuestion]) -> dict[str, list[np.n
     return out
 
 
+def answered(questions: list[EvalQuestion], answers: list) -> str:
+    """The default as ``ask`` answers: hit@1 and answer@1 (its first quoted sentence holds the evidence)."""
+    results = {
+        q.id: ([p.chunk.text for p in a.passages], a.abstained, a.quotes[0].text if a.quotes else None)
+        for q, a in zip(questions, answers)
+    }
+    rows = score(questions, results, k=5)
+    cells = [
+        f"{rows[lang]['hit@1']:.3f} / {rows[lang]['answer@1']:.3f}" if lang in rows else "—" for lang in ("ko", "en")
+    ]
+    return "| ReportQA default as answered: hit@1 / answer@1 | " + " | ".join(cells) + " |"
+
+
 def table(name: str, questions: list[EvalQuestion], ranked: list[list[str]]) -> str:
     results = {q.id: (texts, False) for q, texts in zip(questions, ranked)}
     rows = score(questions, results, k=5)
@@ -192,6 +205,7 @@ def main() -> None:
             ranked = [[texts[r] for r in np.argsort(-s, kind="stable")[:10]] for s in score_vectors]
             print(table(name, questions, ranked))
         answers = qa.batch([q.question for q in questions], top_k=5)
+        print(answered(questions, answers))
         unanswerable = [a.abstained for q, a in zip(questions, answers) if not q.evidence]
         false = [a.abstained for q, a in zip(questions, answers) if q.evidence]
         print(

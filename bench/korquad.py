@@ -24,7 +24,7 @@ from reportqa import ReportQA
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ablation import load_questions, table, variants  # noqa: E402
+from ablation import answered, load_questions, table, variants  # noqa: E402
 
 
 def main() -> None:
@@ -48,6 +48,7 @@ def main() -> None:
     answers = qa.batch([q.question for q in questions], top_k=5)
     ranked = [[p.chunk.text for p in a.passages] for a in answers]
     print(table("ReportQA default (as answered)", questions, ranked))
+    print(answered(questions, answers))
     refused = sum(a.abstained for a in answers)
     print(f"\nfalse refusals (default settings): {refused}/{len(answers)} = {refused / len(answers):.1%}")
 
