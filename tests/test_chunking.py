@@ -298,6 +298,30 @@ def test_context_is_never_a_footnote_or_a_source_line(report_chunks):
 
 
 def test_a_pdf_gets_no_context_from_its_layout_lines():
+    """A PDF's short lines are layout, not titles: its only context is a paragraph's run-in heading."""
     if not PHI1_PDF.exists():
         pytest.skip("shared phi-1 PDF not present")
-    assert all(c.context == "" for c in chunk_document(load_document(PHI1_PDF)))
+    doc = load_document(PHI1_PDF)
+    chunks = chunk_document(doc)
+    for chunk in chunks:
+        if chunk.context:
+            page = doc.pages[chunk.page - 1]
+            assert f"\n{chunk.context}. " in page[: chunk.start], chunk.context
+    assert "Pretraining" in {c.context for c in chunks}
+
+
+def test_a_pdf_chunk_inside_a_paragraph_with_a_run_in_heading_carries_it():
+    filler = "The setup follows the usual recipe for models of this size and nothing else changes here."
+    page = (
+        "1 Training\nWe train on 8 GPUs for four days with the same data and the same code.\n"
+        "Pretraining. The base model was trained on the textbook data. "
+        + " ".join([filler] * 6)
+        + "\nWe use batch size 1024 and weight decay 0.1 for a total of 36,000 steps, as the table shows.\n"
+        "Most models are trained in the language\nPython. This line is wrapped, not a heading.\n"
+    )
+    chunks = chunk_document(_paper(page), Settings().with_(chunk_size=300, chunk_max=400, chunk_overlap=0))
+    later = [c for c in chunks if "batch size 1024" in c.text]
+    assert later and "Pretraining." not in later[0].text and later[0].context == "Pretraining"
+    assert later[0].header().endswith("Pretraining")  # encoded and BM25-indexed with it; the text is verbatim
+    assert all(c.context in ("", "Pretraining") for c in chunks)  # "Python." ends a wrapped sentence
+    assert chunks[0].context == ""  # nothing above it on the page opens a paragraph with a heading

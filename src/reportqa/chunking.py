@@ -40,7 +40,8 @@ SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", 
 # page's number and arXiv's margin stamp left out, a line is wrapped only where it is full width;
 # 5: list items and chunks under a title line carry them as context)
 # 6: the chunks of a reference list are of kind "reference"
-RULES_VERSION = 7  # 7: chunks that are mostly lines of program code are of kind "code"
+# 7: chunks that are mostly lines of program code are of kind "code"
+RULES_VERSION = 8  # 8: a PDF chunk inside a paragraph with a run-in heading carries it as context
 # a section that lists the works cited: its entries name many things and answer few questions
 BIBLIOGRAPHY = re.compile(r"^[\W\d.]*(?:references|bibliography|works cited|literature cited|참고\s*문헌)\W*$", re.I)
 # a line of a program listing as a PDF gives it (indentation lost): a statement, a docstring quote, an
@@ -74,8 +75,12 @@ def chunk_document(doc: Document, settings: Settings | None = None) -> list[Chun
         units = _parse_units(page_text, outline, page)
         position = {id(unit): i for i, unit in enumerate(units)}
         for start, end, unit in _pack(units, page_text, settings):
-            # a PDF's lines are its layout, not its structure: titles and parents are found in text only
-            context = "" if doc.paged else _context(units, position[id(unit)], start, page_text)
+            # a PDF's lines are its layout, not its structure: titles and parents are found in text only,
+            # and in a PDF only a paragraph's run-in heading ("Pretraining. phi-1-base was trained …")
+            at = position[id(unit)]
+            context = (
+                _run_in_heading(units, at, start, page_text) if doc.paged else _context(units, at, start, page_text)
+            )
             chunks.append(replace(_make_chunk(doc, page_text, page, start, end, unit), context=context))
     return chunks
 
@@ -89,11 +94,7 @@ def _context(units: list[_Unit], index: int, start: int, text: str) -> str:
     unit = units[index]
     if unit.kind != "text":
         return ""
-    section_start = unit.start
-    for before in reversed(units[:index]):
-        if before.section != unit.section:
-            break
-        section_start = before.start
+    section_start = _section_start(units, index)
     in_list = bool(ITEM.match(text[start : unit.end].lstrip()))
     parent = title = ""
     for _, _, line in reversed(list(_lines(text[section_start:start]))):
@@ -108,6 +109,31 @@ def _context(units: list[_Unit], index: int, start: int, text: str) -> str:
     return " > ".join(dict.fromkeys(part for part in (title, parent) if part))
 
 
+def _section_start(units: list[_Unit], index: int) -> int:
+    """Where the run of units of ``units[index]``'s section that ends with it starts."""
+    start = units[index].start
+    for before in reversed(units[:index]):
+        if before.section != units[index].section:
+            break
+        start = before.start
+    return start
+
+
+def _run_in_heading(units: list[_Unit], index: int, start: int, text: str) -> str:
+    """The run-in heading of the paragraph a PDF chunk begins inside, when it is not in the chunk: the
+    nearest line above in its section and page that opens with one ("Pretraining." for the chunk
+    that goes on with that paragraph's batch size and learning rate), after a line that ends a sentence."""
+    if units[index].kind != "text":
+        return ""
+    lines = [line.strip() for _, _, line in _lines(text[_section_start(units, index) : start])]
+    lines = [line for line in lines if line]
+    for i in range(len(lines) - 1, 0, -1):
+        heading = RUN_IN_HEADING.match(lines[i])
+        if heading and SENTENCE_DONE.search(lines[i - 1]):
+            return heading.group(1)
+    return ""
+
+
 def _is_title(line: str) -> bool:
     """A short line of its own that names what follows: no bullet, not a sentence."""
     if len(line) > TITLE_CHARS or "\t" in line:
@@ -117,6 +143,9 @@ def _is_title(line: str) -> bool:
     return not re.search(r"[.!?다음함]$", line)
 
 
+# a paragraph's run-in heading as papers set them: up to four words and a full stop, then its text
+RUN_IN_HEADING = re.compile(r"^([A-Z][A-Za-z-]*(?: [A-Za-z-]+){0,3})\.\s+\S")
+SENTENCE_DONE = re.compile(r"[.!?:)]$")
 PARENT_CHARS = 160  # of a list's parent line: its subject, not its whole paragraph
 TITLE_CHARS = 60
 
