@@ -14,13 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answer_types import asked_type, type_match
+from .outline import RUN_IN_HEADING
 from .records import Passage, Quote
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=\S)")
 _LEADING_MARK = re.compile(r"^(?:[■□●○◦▪⇒*•·-]|\(\d+\)|\d+[.)])\s*")
-# a paragraph's run-in heading as papers set them ("Finetuning. phi-1 is obtained …"): a sentence of
-# the index, but it names a topic and answers nothing, so it is never quoted
-_RUN_IN_HEADING = re.compile(r"^[A-Z][A-Za-z-]*(?: [A-Za-z-]+){0,3}\.$")
 _DIGIT_STOPS = {f"{d}." for d in range(10)}
 MIN_SENTENCE_CHARS = 8
 PASSAGES_CONSIDERED = 3
@@ -152,7 +150,8 @@ def quotable(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, in
     "23.05.23" lost its "23." to the list-marker rule when the sentences were indexed)."""
     kept = []
     for i, (start, end) in enumerate(spans):
-        if _RUN_IN_HEADING.match(text[start:end]):
+        heading = RUN_IN_HEADING.match(text[start:end])
+        if heading and heading.end() == end - start:  # a sentence of the index that names a topic only
             continue
         while start > 0 and (text[start - 1].isdigit() or text[start - 2 : start] in _DIGIT_STOPS):
             start -= 1

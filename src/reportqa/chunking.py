@@ -23,6 +23,7 @@ from .outline import (
     MID_SENTENCE,
     NUMBERED,
     PARAGRAPH,
+    RUN_IN_HEADING,
     SENTENCE_END,
     SOURCE,
     SUP_MARK,
@@ -129,7 +130,7 @@ def _run_in_heading(units: list[_Unit], index: int, start: int, text: str) -> st
     lines = [line for line in lines if line]
     for i in range(len(lines) - 1, 0, -1):
         heading = RUN_IN_HEADING.match(lines[i])
-        if heading and SENTENCE_DONE.search(lines[i - 1]):
+        if heading and heading.end() < len(lines[i]) and SENTENCE_DONE.search(lines[i - 1]):
             return heading.group(1)
     return ""
 
@@ -143,8 +144,6 @@ def _is_title(line: str) -> bool:
     return not re.search(r"[.!?다음함]$", line)
 
 
-# a paragraph's run-in heading as papers set them: up to four words and a full stop, then its text
-RUN_IN_HEADING = re.compile(r"^([A-Z][A-Za-z-]*(?: [A-Za-z-]+){0,3})\.\s+\S")
 SENTENCE_DONE = re.compile(r"[.!?:)]$")
 PARENT_CHARS = 160  # of a list's parent line: its subject, not its whole paragraph
 TITLE_CHARS = 60

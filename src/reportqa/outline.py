@@ -27,6 +27,9 @@ MID_SENTENCE = re.compile(r"[a-z,]$")  # a line that stops mid-sentence: the nex
 SUPERSCRIPT = "¹²³⁴⁵⁶⁷⁸⁹⁰"
 FOOTNOTE_SUP = re.compile(rf"^[{SUPERSCRIPT}]+\)?\s*\S")
 PARAGRAPH = re.compile(r"^\s*(?:■|□|●|○|◦|▪|⇒)")
+# a paragraph's run-in heading as papers set them ("Pretraining. phi-1-base was trained …"): up to four
+# words and a full stop at the start of a line
+RUN_IN_HEADING = re.compile(r"^([A-Z][A-Za-z-]*(?: [A-Za-z-]+){0,3})\.(?=\s|$)")
 ITEM = re.compile(r"^\s*(?:[-*•·]|\d+[.)]|[가-하][.)])\s")
 SUP_MARK = re.compile(rf"[{SUPERSCRIPT}]+")
 SUP_TO_DIGIT = str.maketrans(SUPERSCRIPT, "1234567890")
