@@ -126,3 +126,24 @@ def test_a_quote_keeps_the_date_a_table_row_begins_with():
     quoted = [text[a:b] for _, a, b in quotable(text, spans)]
     assert quoted[:2] == ["23.05.11\t미국은 법안을 준비 중", "23.05.23\t중국은 마이크론 제품 구매 중단"]
     assert all(quote in text for quote in quoted)
+
+
+def test_the_words_of_what_a_chunk_hangs_from_count_for_its_sentences():
+    from dataclasses import replace
+
+    pretraining = _passage(1, "We use batch size 1024.")
+    finetuning = _passage(2, "For finetuning, we use the same setup as pretraining, with batch size 256.")
+    vectors = {0: np.array([0.99, 0.141]), 1: np.array([1.0, 0.0])}  # the finetuning sentence a little closer
+
+    def sentences_of(row):
+        text = (pretraining, finetuning)[row].chunk.text
+        return [(0, len(text), vectors[row])]
+
+    def first(passages):
+        question = np.array([1.0, 0.0])
+        tokens = ["pretraining", "batch", "size"]
+        return select_quotes(question, passages, sentences_of, max_quotes=1, tokens=tokens)[0].text
+
+    assert first([pretraining, finetuning]).startswith("For finetuning")
+    with_heading = replace(pretraining, chunk=replace(pretraining.chunk, context="Pretraining"))
+    assert first([with_heading, finetuning]) == "We use batch size 1024."  # its paragraph's run-in heading

@@ -108,13 +108,15 @@ def select_quotes(
     ``sentences_of(row)`` gives a chunk's indexed sentences as (start, end, vector); vectors were
     computed at index time, so answering costs no encoder call. A question that asks for a number
     (얼마, 몇 개, how many, what score …) prefers sentences that hold one, with the unit it asks for
-    (``answer_types``); a sentence holding more of the question's ``tokens`` (its BM25 tokens) gains
-    a little, since a question is often a restatement of the sentence that answers it.
+    (``answer_types``); a sentence holding more of the question's ``tokens`` (its BM25 tokens), in
+    itself or in what its chunk hangs from ("Pretraining" for "We use effective batch size 1024 …"),
+    gains a little, since a question is often a restatement of the sentence that answers it.
     """
     candidates: list[tuple[int, str]] = []
     vectors = []
     second_scores: list[float] = []
     other: list[bool] = []
+    contexts: list[str] = []  # what each candidate's chunk hangs from (a title, a list's parent, a run-in heading)
     for passage in passages[:PASSAGES_CONSIDERED]:
         sentences = sentences_of(passage.row)
         kept = quotable(passage.chunk.text, [(start, end) for start, end, _ in sentences])
@@ -123,6 +125,7 @@ def select_quotes(
         seconds = _second_scores(second, passage, len(sentences))
         second_scores += [seconds[i] for i, _, _ in kept]
         other += [second is not None and passage.chunk.lang != second.language] * len(kept)
+        contexts += [passage.chunk.context] * len(kept)
     if not candidates:
         return [Quote(p.chunk.text, p.rank) for p in passages[:1]]
     similarity = np.stack(vectors) @ question_vector
@@ -131,7 +134,8 @@ def select_quotes(
     bonus = np.array([RANK_BONUS[min(rank, len(RANK_BONUS)) - 1] for rank, _ in candidates])
     wanted = asked_type(question)
     typed = np.array([type_match(wanted, text) for _, text in candidates]) * TYPE_BONUS
-    words = np.array(words_held(tokens, [text for _, text in candidates])) * WORDS_BONUS
+    held_by = [f"{context} {text}" for context, (_, text) in zip(contexts, candidates)]
+    words = np.array(words_held(tokens, held_by)) * WORDS_BONUS
     scores = similarity + bonus + typed + words + SECOND_WEIGHT * np.array(second_scores)
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
     best = scores[order[0]]
