@@ -298,16 +298,18 @@ def test_context_is_never_a_footnote_or_a_source_line(report_chunks):
 
 
 def test_a_pdf_gets_no_context_from_its_layout_lines():
-    """A PDF's short lines are layout, not titles: its only context is a paragraph's run-in heading."""
+    """A PDF's short lines are layout, not titles: its context is a paragraph's run-in heading or a cut sentence."""
     if not PHI1_PDF.exists():
         pytest.skip("shared phi-1 PDF not present")
     doc = load_document(PHI1_PDF)
     chunks = chunk_document(doc)
     for chunk in chunks:
-        if chunk.context:
+        if chunk.context:  # a run-in heading above it on its page, or the sentence the page break cut
             page = doc.pages[chunk.page - 1]
-            assert f"\n{chunk.context}. " in page[: chunk.start], chunk.context
+            page_before = " ".join(doc.pages[chunk.page - 2].split()) if chunk.page > 1 else ""
+            assert f"\n{chunk.context}. " in page[: chunk.start] or chunk.context in page_before, chunk.context
     assert "Pretraining" in {c.context for c in chunks}
+    assert any(c.context.endswith("meaningful signal of the") for c in chunks)
 
 
 def test_a_pdf_chunk_inside_a_paragraph_with_a_run_in_heading_carries_it():
@@ -325,3 +327,17 @@ def test_a_pdf_chunk_inside_a_paragraph_with_a_run_in_heading_carries_it():
     assert later[0].header().endswith("Pretraining")  # encoded and BM25-indexed with it; the text is verbatim
     assert all(c.context in ("", "Pretraining") for c in chunks)  # "Python." ends a wrapped sentence
     assert chunks[0].context == ""  # nothing above it on the page opens a paragraph with a heading
+
+
+def test_a_page_that_goes_on_with_a_cut_sentence_carries_its_start():
+    first = "1 Grading\nWe grade every answer. This has one advantage: by using GPT-4 as a grader we obtain a signal"
+    first += " of the\n"
+    goes_on = "Model Size Score\nphi-1 1.3B 51%\nTable 2: Scores.\n"  # a table set at the top of the page
+    goes_on += "student model's skill, and it removes the need for tests.\n"
+    chunks = chunk_document(_paper(first, goes_on, "Then we prune the data.\nbut this line is a wrap."))
+    cut = next(c for c in chunks if c.text.startswith("student"))
+    assert (
+        cut.page == 2 and cut.context == "This has one advantage: by using GPT-4 as a grader we obtain a signal of the"
+    )
+    assert "student" not in cut.header().split(" > ")[0]  # the section path stays first; the text is verbatim
+    assert all(c.context == "" for c in chunks if c.page == 3)  # its page begins a sentence of its own

@@ -42,7 +42,8 @@ SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", 
 # 5: list items and chunks under a title line carry them as context)
 # 6: the chunks of a reference list are of kind "reference"
 # 7: chunks that are mostly lines of program code are of kind "code"
-RULES_VERSION = 8  # 8: a PDF chunk inside a paragraph with a run-in heading carries it as context
+# 8: a PDF chunk inside a paragraph with a run-in heading carries it as context
+RULES_VERSION = 9  # 9: a PDF page's first text, when it goes on with a sentence the page break cut, carries its start
 # a section that lists the works cited: its entries name many things and answer few questions
 BIBLIOGRAPHY = re.compile(r"^[\W\d.]*(?:references|bibliography|works cited|literature cited|참고\s*문헌)\W*$", re.I)
 # a line of a program listing as a PDF gives it (indentation lost): a statement, a docstring quote, an
@@ -75,15 +76,38 @@ def chunk_document(doc: Document, settings: Settings | None = None) -> list[Chun
         page = index + 1 if doc.paged else None
         units = _parse_units(page_text, outline, page)
         position = {id(unit): i for i, unit in enumerate(units)}
+        page_started = len(chunks)
         for start, end, unit in _pack(units, page_text, settings):
             # a PDF's lines are its layout, not its structure: titles and parents are found in text only,
             # and in a PDF only a paragraph's run-in heading ("Pretraining. phi-1-base was trained …")
+            # or, for the page's first text, the sentence the page break cut
             at = position[id(unit)]
-            context = (
-                _run_in_heading(units, at, start, page_text) if doc.paged else _context(units, at, start, page_text)
-            )
+            if not doc.paged:
+                context = _context(units, at, start, page_text)
+            else:
+                context = _run_in_heading(units, at, start, page_text) or _cut_by_page_break(
+                    chunks[:page_started], chunks[page_started:], page_text[start:end], unit
+                )
             chunks.append(replace(_make_chunk(doc, page_text, page, start, end, unit), context=context))
     return chunks
+
+
+def _cut_by_page_break(before: list[Chunk], on_page: list[Chunk], text: str, unit: _Unit) -> str:
+    """The start of the sentence a page break cut, for the page's first prose when it goes on with it
+    ("student model's coding capabilities, and (2) it obviates the need for tests" after "… using GPT-4
+    as a grader, we can …" on the page before, a table between them): the unfinished last sentence of
+    the text before the page. Only where nothing on the page before ended a sentence."""
+    if unit.kind != "text" or not text[:1].islower():
+        return ""
+    if any(c.kind == "text" and LINE_DONE.search(c.text) for c in on_page):  # a sentence began on this page
+        return ""
+    previous = next((c for c in reversed(before) if c.kind == "text"), None)
+    if previous is None or previous.section != unit.section or SENTENCE_DONE.search(previous.text.rstrip()):
+        return ""
+    words = SENTENCE_START.split(previous.text)[-1].split()
+    while len(" ".join(words)) > CUT_SENTENCE_CHARS:
+        words = words[1:]  # its last words, which the page goes on from
+    return " ".join(words)
 
 
 def _context(units: list[_Unit], index: int, start: int, text: str) -> str:
@@ -145,7 +169,10 @@ def _is_title(line: str) -> bool:
 
 
 SENTENCE_DONE = re.compile(r"[.!?:)]$")
+LINE_DONE = re.compile(r"[.!?]$", re.M)
+SENTENCE_START = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[“\"])")
 PARENT_CHARS = 160  # of a list's parent line: its subject, not its whole paragraph
+CUT_SENTENCE_CHARS = 240  # of a sentence a page break cut, in whole words
 TITLE_CHARS = 60
 
 
