@@ -86,25 +86,28 @@ def chunk_document(doc: Document, settings: Settings | None = None) -> list[Chun
                 context = _context(units, at, start, page_text)
             else:
                 context = _run_in_heading(units, at, start, page_text) or _cut_by_page_break(
-                    chunks[:page_started], chunks[page_started:], page_text[start:end], unit
+                    chunks, page_started, page_text[start:end], unit
                 )
             chunks.append(replace(_make_chunk(doc, page_text, page, start, end, unit), context=context))
     return chunks
 
 
-def _cut_by_page_break(before: list[Chunk], on_page: list[Chunk], text: str, unit: _Unit) -> str:
+def _cut_by_page_break(chunks: list[Chunk], page_started: int, text: str, unit: _Unit) -> str:
     """The start of the sentence a page break cut, for the page's first prose when it goes on with it
     ("student model's coding capabilities, and (2) it obviates the need for tests" after "… using GPT-4
     as a grader, we can …" on the page before, a table between them): the unfinished last sentence of
-    the text before the page. Only where nothing on the page before ended a sentence."""
+    the text before the page (``chunks[:page_started]``). Only where nothing on the page before ended
+    a sentence. The chunks are looked at in place: this runs for every chunk of a PDF."""
     if unit.kind != "text" or not text[:1].islower():
         return ""
+    on_page = (chunks[i] for i in range(page_started, len(chunks)))
     if any(c.kind == "text" and LINE_DONE.search(c.text) for c in on_page):  # a sentence began on this page
         return ""
-    previous = next((c for c in reversed(before) if c.kind == "text"), None)
+    before = (chunks[i] for i in range(page_started - 1, -1, -1))
+    previous = next((c for c in before if c.kind == "text"), None)
     if previous is None or previous.section != unit.section or SENTENCE_DONE.search(previous.text.rstrip()):
         return ""
-    words = SENTENCE_START.split(previous.text)[-1].split()
+    words = re.split(SENTENCE_END, previous.text)[-1].split()
     while len(" ".join(words)) > CUT_SENTENCE_CHARS:
         words = words[1:]  # its last words, which the page goes on from
     return " ".join(words)
@@ -170,7 +173,6 @@ def _is_title(line: str) -> bool:
 
 SENTENCE_DONE = re.compile(r"[.!?:)]$")
 LINE_DONE = re.compile(r"[.!?]$", re.M)
-SENTENCE_START = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[“\"])")
 PARENT_CHARS = 160  # of a list's parent line: its subject, not its whole paragraph
 CUT_SENTENCE_CHARS = 240  # of a sentence a page break cut, in whole words
 TITLE_CHARS = 60
