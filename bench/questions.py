@@ -598,6 +598,114 @@ HELDOUT_UNANSWERABLE = [
     ("h_ua_seoul", "서울의 인구는 몇 명인가?", "What is the population of Seoul?"),
 ]
 
+# Written on 2026-12-07 (a later session) before any change of that session and measured once, before
+# it: fifteen facts of the phi-1 paper's body that no set above asks about, the part where the first
+# held-out check fell furthest below the 42-fact set.
+HELDOUT2_FACTS = [
+    (
+        "h2_finetune_tokens",
+        "phi-1은 몇 토큰의 데이터로 미세조정되었나?",
+        "On how many tokens was phi-1 finetuned?",
+        ["finetuning on less than 200M tokens", "CodeExercises dataset (<200M tokens)"],
+    ),
+    (
+        "h2_exercise_diversity",
+        "합성 연습문제 데이터셋은 다양성을 어떻게 확보했나?",
+        "How did the authors make the synthetic exercises diverse?",
+        ["constraining the function names"],
+    ),
+    (
+        "h2_textbook_diversity",
+        "합성 교과서의 다양성은 무엇으로 얻었나?",
+        "How was diversity obtained for the synthetic textbooks?",
+        ["constraints on topics and target audience"],
+    ),
+    (
+        "h2_self_contained",
+        "기존 코드 데이터셋의 많은 샘플이 단독으로 이해하기 어려운 이유는?",
+        "Why are many snippets in standard code datasets hard to understand on their own?",
+        ["depend on other modules or files"],
+    ),
+    (
+        "h2_exercise_tasks",
+        "CodeExercises는 어떤 과제들로 구성되나?",
+        "What kind of tasks make up CodeExercises?",
+        ["short Python tasks using only basic Python libraries"],
+    ),
+    (
+        "h2_environment",
+        "작은 모델은 LLM의 어떤 비용을 줄일 수 있나?",
+        "Which cost of LLMs can smaller models reduce?",
+        ["environmental cost of LLMs"],
+    ),
+    (
+        "h2_small_capacity",
+        "미세조정 후에도 phi-1-small이 PyGame 과제에서 실패하는 이유는?",
+        "Why does phi-1-small still fail the PyGame task after finetuning?",
+        ["does not have enough capacity to learn the correct function calls"],
+    ),
+    (
+        "h2_santacoder",
+        "표 1에서 SantaCoder의 HumanEval 점수는?",
+        "What HumanEval score does SantaCoder have in Table 1?",
+        ["SantaCoder [ALK+23] 1.1B 236B 14.0%"],
+    ),
+    (
+        "h2_dedicated_team",
+        "새 평가 문제는 누가 만들었나?",
+        "Who wrote the new evaluation problems?",
+        ["created by a dedicated team"],
+    ),
+    (
+        "h2_pruned_share",
+        "CodeExercises 데이터셋을 최대 얼마나 가지치기했나?",
+        "At most, how much of CodeExercises was pruned away?",
+        ["more than 40% of the CodeExercises dataset"],
+    ),
+    (
+        "h2_gpt4_data",
+        "저자들은 GPT-3.5 대신 어떤 모델로 합성 데이터를 만들면 더 나아질 것이라 보나?",
+        "Which model do the authors expect would generate better synthetic data than GPT-3.5?",
+        ["using GPT-4 to generate the synthetic data instead of GPT-3.5"],
+    ),
+    (
+        "h2_starcoder_understanding",
+        "50개의 새 비전형 문제에서 StarCoder의 이해 점수는?",
+        "What understanding score did StarCoder get on the 50 unconventional problems?",
+        ["StarCoder [LAZ+23] 15.5B 1T 51%"],
+    ),
+    (
+        "h2_chat_data",
+        "채팅 데이터는 어느 학습 단계에만 들어 있었나?",
+        "In which training stage was chat data present?",
+        ["chat data is exclusive in pretraining"],
+    ),
+    (
+        "h2_ast_agnostic",
+        "AST 거리는 코드의 어떤 부분에 영향을 받지 않나?",
+        "What parts of code does the AST distance ignore?",
+        ["agnostic to non-syntax text"],
+    ),
+    (
+        "h2_gpt35_errors",
+        "GPT-3.5가 만든 데이터의 문제점은 무엇인가?",
+        "What problem did the authors notice in GPT-3.5's data?",
+        ["GPT-3.5 data has a high error rate"],
+    ),
+]
+HELDOUT2_UNANSWERABLE = [
+    (
+        "h2_ua_cost",
+        "phi-1 학습에 든 전기 요금은 몇 달러인가?",
+        "How many dollars of electricity did training phi-1 cost?",
+    ),
+    (
+        "h2_ua_license",
+        "phi-1 가중치는 어떤 라이선스로 공개되었나?",
+        "Under which license were phi-1's weights released?",
+    ),
+]
+
 
 def records(facts=FACTS, unanswerable=UNANSWERABLE):
     for fid, ko, en, evidence in facts:
@@ -613,6 +721,7 @@ if __name__ == "__main__":
         ("questions.jsonl", FACTS, UNANSWERABLE),
         ("questions_pdf.jsonl", PDF_FACTS, []),
         ("questions_heldout.jsonl", HELDOUT_FACTS, HELDOUT_UNANSWERABLE),
+        ("questions_heldout2.jsonl", HELDOUT2_FACTS, HELDOUT2_UNANSWERABLE),
     )
     for name, facts, unanswerable in sets:
         out = Path(__file__).with_name(name)
