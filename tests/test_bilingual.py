@@ -39,6 +39,15 @@ def test_senses_are_kept_where_the_corpus_holds_them_by_stem():
     assert rendering.words(["phi-1", "1"]) == []  # not Korean: nothing to render
 
 
+def test_a_root_is_rendered_by_its_hada_word_and_a_verb_stem_is_not():
+    from reportqa.lexical import tokenize
+
+    assert "다양" in tokenize("합성 교과서의 다양성은 무엇으로 얻었나?")  # Kiwi's root, not a headword
+    rendering = EnglishRendering(["diversity", "diverse", "exists", "passes"], embed=None)
+    assert set(rendering.words(["다양"])) == {"diversity", "diverse"}  # as 다양하다
+    assert rendering.words(["있", "넘"]) == []  # 있다, 넘다: senses that match everything
+
+
 def test_the_second_encoder_chooses_the_sense_nearest_the_korean_word():
     directions = {"층": [1.0, 0.0], "layers": [0.9, 0.1], "floor": [0.1, 0.9], "story": [0.0, 1.0]}
 

@@ -306,9 +306,16 @@ class EnglishRendering(Rendering):
     def _candidates(self, token: str) -> list[str]:
         """The corpus's words sharing a stem with one of ``token``'s senses."""
         found: list[str] = []
-        for sense in self._senses.get(token, "").split():
+        for sense in self._korean_senses(token).split():
             found += [w for w in self._by_stem.get(self._stem(sense), ()) if w not in found]
         return found
+
+    def _korean_senses(self, token: str) -> str:
+        """A Korean token's senses, or those of the 하다 word it is the root of: Kiwi gives a root its
+        bare form (다양 of 다양성, 정확 of 정확도) where the dictionary lists 다양하다, 정확하다. Verb
+        and adjective stems (있, 넘, 만들) are left out: their senses ("exist", "pass", "make") match
+        everything."""
+        return self._senses.get(token) or self._senses.get(token + "하다", "")
 
 
 class KoreanRendering(Rendering):
