@@ -81,6 +81,12 @@ def test_a_question_with_few_rendered_words_is_not_rendered():
     assert set(rendering.render(["층", "차원"])) == {"layers", "dimension"}
 
 
+def test_a_questions_verbs_do_not_count_against_its_rendering():
+    rendering = EnglishRendering(["problem", "issue"], embed=None)
+    assert rendering.render(["평가", "문제", "만들"]) == []  # one word of three has English
+    assert set(rendering.render(["평가", "문제", "만들"], uncounted=["만들"])) == {"problem", "issue"}  # one of two
+
+
 def test_technical_terms_stand_for_the_tokens_they_cover():
     # Kiwi's tokens of "미세조정 단계의 최대 학습률은?": the parts of the compounds, 률 dropped
     assert with_terms("미세조정 단계의 최대 학습률은?", ["미세", "조정", "단계", "최대", "학습"]) == [

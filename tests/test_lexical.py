@@ -121,3 +121,12 @@ def test_nouns_are_what_a_question_is_about():
     assert nouns("EU AI법은 언제 발효되었나?") == ["eu", "ai", "법", "발효"]  # no verb, no question word
     assert nouns("미국의 R&D 지출은 2020년에 얼마였나?") == ["미국", "지출"]
     assert nouns("How many employees does OpenAI have?") == ["employee", "openai"]  # plain English: no Kiwi
+
+
+def test_predicates_are_a_questions_verb_and_adjective_stems():
+    from reportqa.lexical import predicates
+
+    assert predicates("새 평가 문제는 누가 만들었나?") == ["만들"]
+    assert predicates("미세조정 후에도 phi-1-small이 실패하는 이유는?") == []  # 실패하 is a noun and 하
+    assert predicates("왜 어려운가?") == ["어렵"]
+    assert predicates("Who wrote the new problems?") == []  # plain English: no tags, no Kiwi

@@ -230,11 +230,14 @@ class Rendering:
         """A technical term's words in the other language, taken without a choice; None for other tokens."""
         return None
 
-    def render(self, tokens: list[str]) -> list[str]:
+    def render(self, tokens: list[str], uncounted: Iterable[str] = ()) -> list[str]:
         """The words of ``tokens`` in the other language, or [] where fewer than ``MIN_RENDERED`` of the
-        tokens to render have one ("비트코인 채굴에 드는 연간 전력은?" is not "power")."""
+        tokens to render have one ("비트코인 채굴에 드는 연간 전력은?" is not "power"). ``uncounted``:
+        tokens that say little of what the question is about (its verbs, its question words), which
+        are rendered where they can be but count neither way."""
         words = self.words(tokens)
-        source = [t for t in dict.fromkeys(tokens) if self._rendered(t)]
+        skipped = set(uncounted)
+        source = [t for t in dict.fromkeys(tokens) if self._rendered(t) and t not in skipped]
         done = sum(1 for t in source if self._known.get(t))
         return words if source and done / len(source) >= MIN_RENDERED else []
 

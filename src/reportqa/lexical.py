@@ -20,7 +20,8 @@ import numpy as np
 
 CONTENT_TAGS = {"NNG", "NNP", "NR", "XR", "SL", "SH", "SN", "VV", "VA", "VV-R", "VA-R", "VV-I", "VA-I"}
 NOUN_TAGS = frozenset({"NNG", "NNP", "SL", "SH"})
-_QUESTION_NOUNS = frozenset({"얼마", "무엇", "누구", "어디", "언제"})
+PREDICATE_TAGS = frozenset({"VV", "VA", "VV-R", "VA-R", "VV-I", "VA-I"})
+QUESTION_NOUNS = frozenset({"얼마", "무엇", "누구", "어디", "언제"})
 _ANCHOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.,%/+&\-]*[A-Za-z0-9%])?")
 _ENGLISH_STOP = frozenset(
     "a an the of in on at to for from by with and or but is are was were be been being this that these those "
@@ -110,7 +111,13 @@ def tokenize(text: str) -> list[str]:
 def nouns(text: str) -> list[str]:
     """The nouns and foreign words of ``text`` as ``tokenize`` writes them, question words aside: what a
     question is about. Plain English has no tags without Kiwi, so all its words but stop words count."""
-    return [form for form in _morphemes(text, NOUN_TAGS, stop_surfaces=True)[0] if form not in _QUESTION_NOUNS]
+    return [form for form in _morphemes(text, NOUN_TAGS, stop_surfaces=True)[0] if form not in QUESTION_NOUNS]
+
+
+def predicates(text: str) -> list[str]:
+    """The verb and adjective stems of ``text`` (Kiwi's VV/VA: 만들, 어렵), lower-cased; none in plain
+    English, which has no tags without Kiwi."""
+    return _morphemes(text, PREDICATE_TAGS)[0]
 
 
 def _morphemes(
@@ -119,12 +126,7 @@ def _morphemes(
     """The lower-cased forms of ``text``'s morphemes with one of ``tags`` (English words stemmed, stop
     words dropped: as stemmed, and also as written with ``stop_surfaces``, which BM25's tokens never
     did, so "does" is their "doe"), and their character spans."""
-    if plain_english(text):
-        morphemes = _plain_morphemes(text)
-    else:
-        with _kiwi_lock:
-            tokens = _kiwi().tokenize(text)
-        morphemes = [(t.form, t.tag, t.start, t.start + t.len) for t in tokens]
+    morphemes = _plain_morphemes(text) if plain_english(text) else _kiwi_morphemes(text)
     out = []
     spans = set()
     for surface, tag, start, end in morphemes:
@@ -140,6 +142,15 @@ def _morphemes(
         out.append(form)
         spans.add((start, end))
     return out, spans
+
+
+@functools.lru_cache(maxsize=256)
+def _kiwi_morphemes(text: str) -> tuple[tuple[str, str, int, int], ...]:
+    """(form, tag, start, end) of Kiwi's morphemes of ``text``: kept for the last few texts, since a
+    question is cut for BM25, for its nouns and for its verbs."""
+    with _kiwi_lock:
+        tokens = _kiwi().tokenize(text)
+    return tuple((t.form, t.tag, t.start, t.start + t.len) for t in tokens)
 
 
 def _english_stem(word: str) -> str:

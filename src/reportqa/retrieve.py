@@ -32,7 +32,7 @@ from .citations import CitationIndex
 from .config import Settings
 from .documents import detect_lang
 from .encoder import Encoder
-from .lexical import TermTranslator, nouns, tokenize
+from .lexical import QUESTION_NOUNS, TermTranslator, nouns, predicates, tokenize
 from .records import Passage
 from .store import IndexStore, SearchIndex
 
@@ -242,7 +242,11 @@ class IndexVersion:
         if rendering is None:
             words = []
         else:
-            words = rendering.render(with_terms(question, tokens) if language == "ko" else tokens)
+            words = (
+                rendering.render(with_terms(question, tokens), uncounted=[*predicates(question), *QUESTION_NOUNS])
+                if language == "ko"
+                else rendering.render(tokens)
+            )
         if language == "ko":  # its English words serve BM25 too, with its names and numbers
             return words, " ".join([t for t in tokens if not is_korean(t)] + words) if words else None
         expansion = self.translator(encoder).expand(tokens) if encoder is not None else []
