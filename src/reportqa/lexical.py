@@ -91,9 +91,7 @@ def _plain_morphemes(text: str) -> list[tuple[str, str, int, int]]:
 
 def analyse(text: str) -> list[Morpheme]:
     """Kiwi's morphemes of ``text`` with their tags (English words come out as ``SL``)."""
-    with _kiwi_lock:
-        tokens = _kiwi().tokenize(text)
-    return [Morpheme(t.form, t.tag, t.start, t.start + t.len) for t in tokens]
+    return [Morpheme(*morpheme) for morpheme in _kiwi_morphemes(text)]
 
 
 def tokenize(text: str) -> list[str]:
@@ -147,7 +145,7 @@ def _morphemes(
 @functools.lru_cache(maxsize=256)
 def _kiwi_morphemes(text: str) -> tuple[tuple[str, str, int, int], ...]:
     """(form, tag, start, end) of Kiwi's morphemes of ``text``: kept for the last few texts, since a
-    question is cut for BM25, for its nouns and for its verbs."""
+    question is cut for BM25, for its nouns and verbs, and read again for follow-up questions."""
     with _kiwi_lock:
         tokens = _kiwi().tokenize(text)
     return tuple((t.form, t.tag, t.start, t.start + t.len) for t in tokens)
