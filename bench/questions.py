@@ -706,6 +706,131 @@ HELDOUT2_UNANSWERABLE = [
     ),
 ]
 
+# Written on 2026-12-07 (the session after) before any change of that session and measured once,
+# before it: seventeen facts of the report's sentences that no set above asks about (lines drawn at
+# random), two of the phi-1 paper's, and three questions that neither answers.
+HELDOUT3_FACTS = [
+    (
+        "h3_tongyi_params",
+        "알리바바 통이첸원의 매개변수는 몇 개인가?",
+        "How many parameters does Alibaba's Tongyi Qianwen have?",
+        ["Tongyi Qianwen 매개변수는 10조 개"],
+    ),
+    (
+        "h3_palm2_drop",
+        "PaLM2의 매개변수는 PaLM1보다 얼마나 줄었나?",
+        "By how much did PaLM 2's parameter count fall compared with PaLM 1?",
+        ["2,000억 개 감소"],
+    ),
+    (
+        "h3_june_principles",
+        "2019년 6월 중국이 발표한 AI 원칙은?",
+        "Which AI principles did China announce in June 2019?",
+        ["국가 차세대 AI 관리 원칙"],
+    ),
+    (
+        "h3_genai_measures",
+        "2023년 5월 10일 중국 국무원이 내놓은 생성형 AI 규정은?",
+        "What generative AI regulation did China's State Council put forward on 10 May 2023?",
+        ["생성형 인공지능서비스 관리방법"],
+    ),
+    (
+        "h3_executive_order",
+        "2020년 12월 미국 연방정부가 발표한 AI 관련 행정명령은?",
+        "What AI executive order did the US issue in December 2020?",
+        ["신뢰할 수 있는 인공지능 사용을 도모하기 위한 행정명령"],
+    ),
+    (
+        "h3_cfius_tiktok",
+        "미국 외국인투자위원회는 틱톡에 대해 무엇을 권고했나?",
+        "What did CFIUS recommend about TikTok?",
+        ["틱톡의 금지 또는 매각을 권고"],
+    ),
+    (
+        "h3_protectionism_year",
+        "중국이 구글, 페이스북 같은 글로벌 웹사이트 사용을 제한하기 시작한 해는?",
+        "In what year did China start restricting global websites such as Google and Facebook?",
+        ["2009년 구글, 페이스북, 아마존"],
+    ),
+    (
+        "h3_gdp_2022",
+        "2022년 세계 GDP에서 중국의 비중은?",
+        "What was China's share of global GDP in 2022?",
+        ["24.7%, 18.0%"],
+    ),
+    (
+        "h3_brain_structure",
+        "다양한 신경망 구조를 보여 주는 인간 뇌 구조를 발견한 사람은?",
+        "Who discovered the human brain structures shown next to the neural network architectures?",
+        ["산티아고 카말"],
+    ),
+    (
+        "h3_ppo_origin",
+        "PPO는 누가 언제 공개한 알고리즘인가?",
+        "Who released the PPO algorithm, and when?",
+        ["PPO는 OpenAI가 2017년에 공개한 알고리즘"],
+    ),
+    (
+        "h3_patent_outlook",
+        "챗GPT 학습 방식의 특허 출원 가능성은 어떻게 판단되나?",
+        "How likely is a patent on ChatGPT's training method, according to the report?",
+        ["특허 출원 가능성은 낮을 것으로 판단"],
+    ),
+    (
+        "h3_top100_papers",
+        "2020~2022년 글로벌 100대 연구논문에서 압도적 위상을 유지한 나라는?",
+        "Which country dominated the global top-100 research papers of 2020–2022?",
+        ["선도국 미국이 국가별 및 기업별 수치에서 압도적인 위상"],
+    ),
+    (
+        "h3_capability_metrics",
+        "기술 능력은 보통 어떤 지표로 측정하나?",
+        "Which indicators are usually used to measure technological capability?",
+        ["특허, 생산성, 혁신기업 규모 등 양적지표"],
+    ),
+    (
+        "h3_open_source_latecomers",
+        "AI에 공개SW 생태계가 작동한다는 것은 후발자에게 무엇을 의미하나?",
+        "What does AI's open-source software ecosystem mean for latecomers?",
+        ["후발자에게도 기술학습의 가능성이 열려있음"],
+    ),
+    (
+        "h3_catch_up_key",
+        "중국 AI 추격의 성패를 결정짓는 핵심은?",
+        "What will decide whether China's AI catch-up succeeds?",
+        ["독자 모델이 글로벌 확산으로 연결될지의 여부"],
+    ),
+    (
+        "h3_industry_llms",
+        "지난 3년간 중국에서 출시된 산업특화 LLM은 몇 개인가?",
+        "How many industry-specific LLMs were released in China over the past three years?",
+        ["산업특화 LLM만 79개"],
+    ),
+    (
+        "h3_gpt4all_gpu",
+        "GPT4All 학습에 든 GPU 비용은?",
+        "How much did the GPUs cost to train GPT4All?",
+        ["GPU 800불"],
+    ),
+    (
+        "h3_proprietary",
+        "저자들은 합성 데이터 생성의 일부 세부 사항을 왜 밝히지 않았나?",
+        "Why did the authors leave out some details of the synthetic data generation?",
+        ["for proprietary reasons"],
+    ),
+    (
+        "h3_pytorch_prompt",
+        "PyTorch 예제에서 모델에게 무엇을 작성하라고 요청했나?",
+        "What did the PyTorch example ask the model to write?",
+        ["write a modified gradient update"],
+    ),
+]
+HELDOUT3_UNANSWERABLE = [
+    ("h3_ua_grok", "xAI가 처음 내놓은 모델의 이름은?", "What is the name of xAI's first model?"),
+    ("h3_ua_korea_exports", "한국의 AI 반도체 수출액은 얼마인가?", "How much are Korea's AI chip exports worth?"),
+    ("h3_ua_venue", "phi-1 논문은 어느 학회에 실렸나?", "At which conference was the phi-1 paper published?"),
+]
+
 
 def records(facts=FACTS, unanswerable=UNANSWERABLE):
     for fid, ko, en, evidence in facts:
@@ -722,6 +847,7 @@ if __name__ == "__main__":
         ("questions_pdf.jsonl", PDF_FACTS, []),
         ("questions_heldout.jsonl", HELDOUT_FACTS, HELDOUT_UNANSWERABLE),
         ("questions_heldout2.jsonl", HELDOUT2_FACTS, HELDOUT2_UNANSWERABLE),
+        ("questions_heldout3.jsonl", HELDOUT3_FACTS, HELDOUT3_UNANSWERABLE),
     )
     for name, facts, unanswerable in sets:
         out = Path(__file__).with_name(name)
