@@ -12,7 +12,7 @@ import pytest
 
 from conftest import PHI1_PDF
 from reportqa import ReportQA, Settings
-from reportqa.errors import QuestionError
+from reportqa.errors import QuestionError, ReportQAError
 
 SETTINGS = Settings(second_encoder="none", abstain_below=-1e9)
 needs_pdf = pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")
@@ -111,6 +111,36 @@ def test_long_and_control_character_questions_still_get_answers(tmp_path, small_
     assert qa.ask("GPU " * 2500).passages  # 10,000 characters, cut to the first 2,000
     answer = qa.ask("How many\x00 GPUs\x1b does the cluster have?")
     assert answer.question == "How many GPUs does the cluster have?" and answer.passages
+
+
+@pytest.mark.parametrize("missing", ["no-such-folder", "a-file.txt"])
+def test_a_build_from_a_missing_corpus_folder_is_refused_and_keeps_the_index(
+    tmp_path, small_corpus, hash_encoder, missing
+):
+    """A mistyped ``--corpus`` must not empty the index as if every document had been deleted."""
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    before = [d.path for d in qa.documents()]
+    (tmp_path / "a-file.txt").write_text("not a folder")
+    elsewhere = ReportQA(
+        index_dir=tmp_path / "index", corpus_dir=tmp_path / missing, encoder=hash_encoder, settings=SETTINGS
+    )
+    with pytest.raises(ReportQAError, match="corpus folder .* (does not exist|is not a folder)"):
+        elsewhere.build()
+    reopened = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    assert before and [d.path for d in reopened.documents()] == before
+
+
+def test_an_index_whose_last_document_was_removed_opens_and_refuses(tmp_path, small_corpus, hash_encoder):
+    """Removing every document leaves an empty index, not one that fails to load."""
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    report = qa.remove([d.path for d in qa.documents()])
+    assert report.removed and report.chunks == 0
+    reopened = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    assert reopened.documents() == []
+    answer = reopened.ask("How many GPUs does the cluster have?")
+    assert answer.abstained and not answer.passages
 
 
 # --- hostile files: one bad file, page or sidecar costs itself, never the build -------------------

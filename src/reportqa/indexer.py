@@ -38,6 +38,13 @@ class Indexer:
     def build(self, force: bool = False, progress: bool = False, cancel: threading.Event | None = None):
         """(report, the new index): unchanged documents are not re-embedded; ``cancel`` stops before the
         next document and leaves the index as it was."""
+        corpus = Path(self.settings.corpus_dir)
+        if not corpus.is_dir():  # a mistyped --corpus would otherwise empty the index
+            what = "is not a folder" if corpus.exists() else "does not exist"
+            raise ReportQAError(
+                f"the corpus folder {printable(str(corpus))} {what}: pass --corpus with your documents' folder, "
+                "or add files with 'reportqa add'"
+            )
         with self._write_lock, BuildLock(self.settings.index_dir):
             self._recover()
             return self._build(force, progress, cancel)

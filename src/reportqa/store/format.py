@@ -209,7 +209,7 @@ class IndexStore(IndexData):
             and arrays["vectors"].shape[1] == arrays["sentence_vectors"].shape[1] == manifest["dim"]
             and len(arrays["sentences"]) == len(arrays["sentence_vectors"]) == len(arrays["aux_sentence_vectors"])
             and arrays["aux_vectors"].shape[1] == arrays["aux_sentence_vectors"].shape[1] == manifest.get("aux_dim", 0)
-            and all(0 <= row < n for row in arrays["sentences"][:, 0][[0, -1]] if len(arrays["sentences"]))
+            and (not len(arrays["sentences"]) or all(0 <= row < n for row in arrays["sentences"][:, 0][[0, -1]]))
         )
         if not consistent:
             raise IndexCorruptError(
