@@ -146,3 +146,31 @@ def test_upload_view_the_cited_page_and_remove_the_document(chat, tmp_path):
     after = _ask(page, "What did phi-1 score on HumanEval?")
     assert "Textbooks Are All You Need ·" not in after  # no passage of the PDF (the report's footnote names it)
     assert "Gunasekar et al. 2023 — not in the corpus" in after
+
+
+def test_the_sources_table_fits_a_laptop_panel_and_scrolls_inside_it_on_a_phone(chat):
+    """The Remove buttons stay reachable: the table fits its panel at 1024 px and, narrower, scrolls
+    inside it rather than being cut off by the page."""
+    _, page = chat
+    measure = """() => {
+        const wrap = document.querySelector('#rq-sources .rq-sources-wrap');
+        const table = wrap.querySelector('table').getBoundingClientRect();
+        return {table: table.right, wrap: wrap.getBoundingClientRect().right, scroll: wrap.scrollWidth,
+                client: wrap.clientWidth, page: document.documentElement.scrollWidth, view: window.innerWidth};
+    }"""
+    try:
+        for width in (1024, 420):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.wait_for_timeout(300)
+            box = page.evaluate(measure)
+            assert box["page"] <= box["view"]  # the page itself never scrolls sideways
+            if width == 1024:
+                assert box["table"] <= box["wrap"] + 1
+            else:
+                assert box["scroll"] > box["client"]
+            remove = page.locator("#rq-sources .rq-remove").first
+            remove.scroll_into_view_if_needed()
+            button = remove.bounding_box()
+            assert button and 0 <= button["x"] and button["x"] + button["width"] <= width
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})

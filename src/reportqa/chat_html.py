@@ -38,7 +38,14 @@ CSS = """
 .rq-context {white-space: pre-wrap; font-size: 0.9rem; color: var(--body-text-color-subdued)}
 .rq-claim {display: grid; grid-template-columns: 1fr 1fr; gap: 0.6rem; font-size: 0.85rem; margin-top: 0.5rem}
 .rq-hidden {display: none !important}
-table.rq-sources {width: 100%; font-size: 0.85rem}
+table.rq-sources {width: 100%; font-size: 0.85rem; margin: 0}
+.rq-sources-wrap {max-width: 100%; overflow-x: auto}
+table.rq-sources th, table.rq-sources td {padding: 0.25rem 0.3rem; white-space: nowrap}
+table.rq-sources th {font-size: 0.8rem}
+table.rq-sources th:first-child {white-space: normal}
+table.rq-sources td:first-child {white-space: normal; overflow-wrap: anywhere; min-width: 5rem}
+table.rq-sources td:nth-child(4) {font-size: 0.8rem}
+table.rq-sources .rq-remove {margin: 0; padding: 0.1rem 0.35rem}
 """
 
 # a card's button hands its data attribute to a hidden input and clicks the hidden button beside it
@@ -213,8 +220,8 @@ def sources_html(documents: list[DocumentEntry], cited: list[tuple[str, Referenc
     if not documents:
         return "<p>No documents indexed yet.</p>"
     rows = "".join(
-        f"<tr><td>{e(d.title)}<br><small>{e(d.path)}</small></td><td>{d.pages}</td>"
-        f"<td>{len(d.chunk_ids)}</td><td>{e(d.lang)}</td><td>{e(d.added.replace('T', ' '))}</td>"
+        f"<tr><td>{e(d.title)}<br><small>{e(d.path)} · {e(d.lang)}</small></td><td>{d.pages}</td>"
+        f"<td>{len(d.chunk_ids)}</td><td>{'<br>'.join(e(part) for part in d.added.split('T', 1))}</td>"
         f"<td><button class='rq-remove' data-key='{e(d.path)}' onclick=\"{REMOVE_JS}\">Remove</button></td></tr>"
         for d in documents
     )
@@ -227,6 +234,6 @@ def sources_html(documents: list[DocumentEntry], cited: list[tuple[str, Referenc
         else ""
     )
     return (
-        "<table class='rq-sources'><tr><th>document</th><th>pages</th><th>chunks</th><th>lang</th>"
-        f"<th>added</th><th></th></tr>{rows}</table>{summary}"
+        "<div class='rq-sources-wrap'><table class='rq-sources'><tr><th>document</th><th>pages</th>"
+        f"<th>chunks</th><th>added</th><th></th></tr>{rows}</table></div>{summary}"
     )
