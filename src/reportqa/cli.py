@@ -275,7 +275,10 @@ def cmd_eval(args) -> int:
 
 
 def cmd_list(args) -> int:
-    for d in _qa(args).documents():
+    documents = _qa(args).documents()
+    if not documents and not args.quiet:  # stdout stays one line per document; the note goes to stderr
+        _warn("no documents in the index: add some with 'reportqa add FILE…'")
+    for d in documents:
         unit = "pages" if d.paged else "page"
         print(
             f"{d.doc_id[:12]}  {d.lang}  {d.pages:3d} {unit:5}  {len(d.chunk_ids):4d} chunks  "
