@@ -59,7 +59,8 @@ def citation_html(citation: Citation) -> str:
 
 def answer_text(answer: Answer) -> str:
     """What ``reportqa ask`` prints: the answer, then each passage with its citation and what it cites."""
-    lines = [answer.text if not answer.abstained else f"(not found) {answer.text}\nNearest passages:", ""]
+    nearest = "\nNearest passages:" if answer.passages else ""
+    lines = [answer.text if not answer.abstained else f"(not found) {answer.text}{nearest}", ""]
     for p in answer.passages:
         lines.append(f"[{p.rank}] {p.citation}  (score {p.score:.3f})")
         body = " ".join(p.chunk.text.split())
