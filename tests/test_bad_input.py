@@ -127,6 +127,10 @@ def test_a_build_from_a_missing_corpus_folder_is_refused_and_keeps_the_index(
     )
     with pytest.raises(ReportQAError, match="corpus folder .* (does not exist|is not a folder)"):
         elsewhere.build()
+    if missing == "a-file.txt":  # add creates a missing corpus folder, but never writes over a file
+        with pytest.raises(ReportQAError, match="is not a folder"):
+            elsewhere.add([small_corpus / "alpha.txt"])
+        assert (tmp_path / "a-file.txt").read_text() == "not a folder"
     reopened = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
     assert before and [d.path for d in reopened.documents()] == before
 

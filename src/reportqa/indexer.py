@@ -38,13 +38,7 @@ class Indexer:
     def build(self, force: bool = False, progress: bool = False, cancel: threading.Event | None = None):
         """(report, the new index): unchanged documents are not re-embedded; ``cancel`` stops before the
         next document and leaves the index as it was."""
-        corpus = Path(self.settings.corpus_dir)
-        if not corpus.is_dir():  # a mistyped --corpus would otherwise empty the index
-            what = "is not a folder" if corpus.exists() else "does not exist"
-            raise ReportQAError(
-                f"the corpus folder {printable(str(corpus))} {what}: pass --corpus with your documents' folder, "
-                "or add files with 'reportqa add'"
-            )
+        _corpus_folder(Path(self.settings.corpus_dir), create=False)  # a mistyped --corpus would empty the index
         with self._write_lock, BuildLock(self.settings.index_dir):
             self._recover()
             return self._build(force, progress, cancel)
@@ -66,7 +60,7 @@ class Indexer:
         corpus = Path(self.settings.corpus_dir)
         with self._write_lock, BuildLock(self.settings.index_dir):
             self._recover()
-            corpus.mkdir(parents=True, exist_ok=True)
+            _corpus_folder(corpus, create=True)
             change = CorpusChange(corpus, self.settings.index_dir)
             refused = _copy_in(paths, corpus, change, replace)
             built = None
@@ -308,3 +302,17 @@ def _documents_bar(total: int, progress: bool):
 def _stop_if(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise BuildCancelled("indexing cancelled: the corpus and the index are as they were")
+
+
+def _corpus_folder(corpus: Path, create: bool) -> None:
+    """Refuse a corpus path that is a file, or (unless ``create``) one that does not exist."""
+    if corpus.is_dir():
+        return
+    if create and not corpus.exists():
+        corpus.mkdir(parents=True)
+        return
+    what = "is not a folder" if corpus.exists() else "does not exist"
+    hint = "" if create else ", or add files with 'reportqa add'"
+    raise ReportQAError(
+        f"the corpus folder {printable(str(corpus))} {what}: pass --corpus with your documents' folder{hint}"
+    )
