@@ -67,6 +67,22 @@ def test_a_sentence_that_restates_the_question_breaks_a_near_tie():
     assert quotes[0].text == "귀하던 설탕이 쏟아져 나왔다."
 
 
+def test_quotes_in_the_questions_language_come_best_first():
+    """Sentences in the question's own language come in score order: the answer before the earlier
+    sentence that only introduces the subject. In the other language, where sentence scores are
+    noisier, quotes keep the retriever's (and the text's) order."""
+    text = "푸시캣 돌스는 월드 투어에 나섰다. 유럽 공연에서는 레이디 가가가 오프닝을 맡았다."
+    spans = split_sentences(text)
+    answer_a_little_closer = np.array([0.99, 0.141]), np.array([1.0, 0.0])
+    indexed = {0: [(a, b, v) for (a, b), v in zip(spans, answer_a_little_closer)]}
+    question = np.array([1.0, 0.0])
+    passages = [_passage(1, text)]
+    quotes = select_quotes(question, passages, indexed.__getitem__, question="유럽 공연에서 오프닝을 맡은 사람은?")
+    assert [q.text[:5] for q in quotes] == ["유럽 공연", "푸시캣 돌"]
+    quotes = select_quotes(question, passages, indexed.__getitem__, question="Who opened the European shows?")
+    assert [q.text[:5] for q in quotes] == ["푸시캣 돌", "유럽 공연"]
+
+
 def test_the_second_encoder_orders_sentences_in_the_other_language_only():
     from reportqa.answer import SecondView
 

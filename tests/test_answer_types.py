@@ -17,6 +17,19 @@ from reportqa.records import Chunk, Passage
         ("일본은 언제 인도태평양경제프레임워크에 참여했나?", "date", None),
         ("When did the EU AI Act enter into force?", "date", None),
         ("Which US state banned TikTok?", "", None),
+        ("닉슨이 부통령으로 선출된 나이는?", "number", "나이"),
+        ("How old was Nixon when he was elected vice president?", "number", "old"),
+        ("와우시민아파트의 공사기간은?", "number", "기간"),
+        ("드라이빙 아카데미에서 가장 고가인 프로그램 비용은?", "number", None),
+        ("차범근이 만기 전역한 해는?", "date", None),
+        ("국왕 가족이 파리로 끌려오게 된 날은?", "date", None),
+        ("김영삼이 가택연금을 당하게 된 때는?", "date", None),
+        ("일본군이 독가스를 살포하기 시작한 년도는?", "date", None),
+        # a measure's word inside another word, or asked as "which one", is not a number question
+        ("phi-1은 어느 모델의 토크나이저를 그대로 썼나?", "", None),
+        ("작은 모델은 LLM의 어떤 비용을 줄일 수 있나?", "", None),
+        ("해마는 어디에 위치해 있는가?", "", None),
+        ("투어를 할 때 오프닝을 맡은 사람은?", "", None),
     ],
 )
 def test_question_types(question, kind, unit):
@@ -24,6 +37,12 @@ def test_question_types(question, kind, unit):
     assert asked.kind == kind
     if unit:
         assert unit in asked.units
+
+
+def test_an_english_unit_is_a_word_of_its_own():
+    assert asked_type("How many languages does the model cover?").units == ()  # not "age"
+    assert asked_type("How many times bigger is it?").units == ("times",)
+    assert type_match(asked_type("닉슨이 부통령으로 선출된 나이는?"), "불과 39세의 나이로 당선되었다.") == 1.0
 
 
 def test_a_sentence_with_the_asked_unit_matches_best():

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answer_types import asked_type, type_match
+from .documents import detect_lang
 from .outline import RUN_IN_HEADING
 from .records import Passage, Quote
 
@@ -117,6 +118,7 @@ def select_quotes(
     second_scores: list[float] = []
     other: list[bool] = []
     contexts: list[str] = []  # what each candidate's chunk hangs from (a title, a list's parent, a run-in heading)
+    languages: list[str] = []
     for passage in passages[:PASSAGES_CONSIDERED]:
         sentences = sentences_of(passage.row)
         kept = quotable(passage.chunk.text, [(start, end) for start, end, _ in sentences])
@@ -126,6 +128,7 @@ def select_quotes(
         second_scores += [seconds[i] for i, _, _ in kept]
         other += [second is not None and passage.chunk.lang != second.language] * len(kept)
         contexts += [passage.chunk.context] * len(kept)
+        languages += [passage.chunk.lang] * len(kept)
     if not candidates:
         return [Quote(p.chunk.text, p.rank) for p in passages[:1]]
     similarity = np.stack(vectors) @ question_vector
@@ -139,9 +142,9 @@ def select_quotes(
     scores = similarity + bonus + typed + words + SECOND_WEIGHT * np.array(second_scores)
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
     best = scores[order[0]]
-    chosen = sorted(
-        (i for i in order[:max_quotes] if scores[i] >= best - SECOND_QUOTE_MARGIN), key=lambda i: (candidates[i][0], i)
-    )
+    chosen = [i for i in order[:max_quotes] if scores[i] >= best - SECOND_QUOTE_MARGIN]
+    if not question or not all(languages[i] == detect_lang(question) for i in chosen):
+        chosen.sort(key=lambda i: (candidates[i][0], i))  # the retriever's order, see QUOTE_ORDER
     quotes = [Quote(candidates[i][1], candidates[i][0]) for i in chosen]
     for quote in quotes:
         assert quote.text in passages[quote.passage_rank - 1].chunk.text, "quotes must be verbatim"

@@ -12,13 +12,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_NUMBER_KO = re.compile(r"몇|얼마|규모|수는|수치|비중|비율|점수|정확도|배\s*(?:늘|증가)|퍼센트|금액|액수")
+# a measure named as the question's last word asks for its value ("…의 나이는?"); mid-question it may
+# ask which one ("어떤 비용을 줄일 수 있나?")
+_NUMBER_KO = re.compile(
+    r"몇|얼마|규모|수는|수치|비중|비율|점수|정확도|배\s*(?:늘|증가)|퍼센트|금액|액수"
+    r"|(?:나이|기간|비용|가격|요금|용량|인구)(?:은|는|이|가)?\s*\??\s*$"
+)
 _NUMBER_EN = re.compile(
     r"\bhow (?:many|much|large|big|long|fast|deep|wide)\b|\bwhat (?:score|share|percentage|fraction|size|number|"
-    r"amount|rate|accuracy|value)\b|\bby what factor\b|\bscore\b|\baccuracy\b",
+    r"amount|rate|accuracy|value|age|price|cost)\b|\bby what factor\b|\bscore\b|\baccuracy\b"
+    r"|\bhow old\b|\bthe (?:age|cost|price) of\b",
     re.I,
 )
-_DATE_KO = re.compile(r"언제|몇\s*년|연도|시기|날짜")
+# "…한 해는?", "…한 날은?", "…한 때는?": the year, day or time a clause describes
+_DATE_KO = re.compile(r"언제|몇\s*년|연도|년도|시기|날짜|일자|(?:^|\s)(?:해|날|때)(?:는|가|은|이)?\s*\??\s*$")
 _DATE_EN = re.compile(r"\bwhen\b|\bwhat (?:year|date|month)\b|\bwhich year\b", re.I)
 _UNITS = {
     "개": r"개",
@@ -48,6 +55,10 @@ _UNITS = {
     "정확도": r"%",
     "accuracy": r"%",
     "times": r"배|times|×|x\b",
+    "나이": r"세|살",
+    "old": r"years? old|세|살",
+    "age": r"years? old|aged?\b|세|살",
+    "기간": r"년|개월|달|주|일|시간|years?|months?|weeks?|days?",
 }
 _NUMBER = re.compile(r"(?<![A-Za-z0-9-])\d")  # not a name's digit: phi-1, GPT-4, A100
 _YEAR = re.compile(r"(?:19|20)\d\d|\d{2}\.\d{1,2}\.|\d+년|\d+월")
@@ -65,11 +76,13 @@ def asked_type(question: str) -> AskedType:
     """The kind of answer ``question`` asks for (Korean or English)."""
     if not question:
         return AskedType()
-    if _DATE_KO.search(question) or _DATE_EN.search(question):
+    opens_with_number = _NUMBER_EN.match(question.strip())  # "How old was he when …" asks for an age
+    if not opens_with_number and (_DATE_KO.search(question) or _DATE_EN.search(question)):
         return AskedType("date")
-    if _NUMBER_KO.search(question) or _NUMBER_EN.search(question):
+    if opens_with_number or _NUMBER_KO.search(question) or _NUMBER_EN.search(question):
         lowered = question.lower()
-        units = tuple(unit for unit in _UNITS if re.search(rf"{re.escape(unit)}", lowered))
+        # an English unit as a word of its own: "age" is not in "language", "times" not in "sometimes"
+        units = tuple(unit for unit in _UNITS if re.search(rf"(?<![a-z]){re.escape(unit)}", lowered))
         return AskedType("number", units)
     return AskedType()
 
