@@ -112,6 +112,11 @@ def select_quotes(
     (``answer_types``); a sentence holding more of the question's ``tokens`` (its BM25 tokens), in
     itself or in what its chunk hangs from ("Pretraining" for "We use effective batch size 1024 …"),
     gains a little, since a question is often a restatement of the sentence that answers it.
+
+    Quotes in the question's own language come best first: a sentence that introduces the subject
+    often sits just before the one that answers ("푸시캣 돌스는 월드 투어에 나섰다." / "유럽 공연에서는
+    레이디 가가가 오프닝을 맡았다."). Where a quote is in the other language, its score is the noisier
+    one and the quotes keep the retriever's order, passage by passage and in the text's order.
     """
     candidates: list[tuple[int, str]] = []
     vectors = []
@@ -144,7 +149,7 @@ def select_quotes(
     best = scores[order[0]]
     chosen = [i for i in order[:max_quotes] if scores[i] >= best - SECOND_QUOTE_MARGIN]
     if not question or not all(languages[i] == detect_lang(question) for i in chosen):
-        chosen.sort(key=lambda i: (candidates[i][0], i))  # the retriever's order, see QUOTE_ORDER
+        chosen.sort(key=lambda i: (candidates[i][0], i))  # the retriever's order, and the text's
     quotes = [Quote(candidates[i][1], candidates[i][0]) for i in chosen]
     for quote in quotes:
         assert quote.text in passages[quote.passage_rank - 1].chunk.text, "quotes must be verbatim"
