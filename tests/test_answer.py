@@ -83,6 +83,23 @@ def test_quotes_in_the_questions_language_come_best_first():
     assert [q.text[:5] for q in quotes] == ["푸시캣 돌", "유럽 공연"]
 
 
+def test_in_one_language_the_question_words_count_double_within_the_leading_passage():
+    """Where every candidate is in the question's language, the sentence that holds the question's
+    words wins inside its passage even when e5 prefers its neighbour; an English question's words
+    matched in Korean text (through a rendering) keep their single weight."""
+    text = "드라이빙 아카데미는 드라이버를 교육한다. 가격은 프로그램 별로 최저 100 유로에서 1990 유로까지 다르다."
+    spans = split_sentences(text)
+    e5_prefers_the_first = np.array([1.0, 0.0]), np.array([0.85, 0.5268])
+    indexed = {0: [(a, b, v) for (a, b), v in zip(spans, e5_prefers_the_first)]}
+    question = np.array([1.0, 0.0])
+    passages = [_passage(1, text)]
+    tokens = ["가격", "프로그램"]
+    korean = select_quotes(question, passages, indexed.__getitem__, 1, "프로그램 가격 정보는?", tokens)
+    assert korean[0].text.startswith("가격은")
+    english = select_quotes(question, passages, indexed.__getitem__, 1, "What about program prices?", tokens)
+    assert english[0].text.startswith("드라이빙")
+
+
 def test_the_second_encoder_orders_sentences_in_the_other_language_only():
     from reportqa.answer import SecondView
 

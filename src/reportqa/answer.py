@@ -146,9 +146,16 @@ def select_quotes(
     words = np.array(words_held(tokens, held_by)) * WORDS_BONUS
     scores = similarity + bonus + typed + words + SECOND_WEIGHT * np.array(second_scores)
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+    asked_in = detect_lang(question) if question else ""
+    if all(language == asked_in for language in languages):
+        # one language throughout: the question's words are the sentences' own, not a rendering's,
+        # so within the leading passage they count double (the sentence the question restates)
+        lead = candidates[order[0]][0]
+        scores = scores + np.where([rank == lead for rank, _ in candidates], words, 0.0)
+        order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
     best = scores[order[0]]
     chosen = [i for i in order[:max_quotes] if scores[i] >= best - SECOND_QUOTE_MARGIN]
-    if not question or not all(languages[i] == detect_lang(question) for i in chosen):
+    if not all(languages[i] == asked_in for i in chosen):
         chosen.sort(key=lambda i: (candidates[i][0], i))  # the retriever's order, and the text's
     quotes = [Quote(candidates[i][1], candidates[i][0]) for i in chosen]
     for quote in quotes:
