@@ -7,6 +7,7 @@ import pytest
 from conftest import PHI1_PDF, REPORT, copy_corpus
 from reportqa import ReportQA, Settings
 from reportqa.citations import describe, numbers_agree, parse_footnotes, parse_references, resolve
+from reportqa.errors import ReportQAError
 
 REPORT_TEXT = REPORT.read_text(encoding="utf-8")
 needs_pdf = pytest.mark.skipif(not PHI1_PDF.exists(), reason="shared phi-1 PDF not present")
@@ -95,8 +96,10 @@ def test_footnote_12_resolves_with_support_once_the_pdf_is_added_and_unresolves_
 
 class _Server(http.server.BaseHTTPRequestHandler):
     routes: dict = {}
+    asked: list = []  # the paths requested, in order
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
+        self.asked.append(self.path)
         body, content_type = self.routes.get(self.path, (b"not found", "text/plain"))
         self.send_response(200 if self.path in self.routes else 404)
         self.send_header("Content-Type", content_type)
@@ -147,6 +150,22 @@ def test_fetch_refuses_oversized_and_wrong_type_responses_without_touching_the_c
 
     results, _ = qa.fetch_sources(only=["12"], arxiv_base="http://127.0.0.1:9")  # nothing listens there
     assert "no network?" in results[0].error
+
+
+def test_fetch_into_a_corpus_path_that_is_a_file_is_refused_before_downloading(tmp_path, arxiv_mirror, hash_encoder):
+    server, base = arxiv_mirror
+    corpus = tmp_path / "corpus"
+    copy_corpus(corpus)
+    settings = Settings(second_encoder="none")
+    ReportQA(index_dir=tmp_path / "index", corpus_dir=corpus, encoder=hash_encoder, settings=settings).build()
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("a file, not the corpus")
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=not_a_folder, encoder=hash_encoder, settings=settings)
+    _Server.routes = {"/pdf/2306.11644": (b"%PDF-1.4 never asked for", "application/pdf")}
+    _Server.asked.clear()
+    with pytest.raises(ReportQAError, match="the corpus folder .*notes.txt is not a folder"):
+        qa.fetch_sources(only=["12"], arxiv_base=base)
+    assert _Server.asked == [] and not_a_folder.read_text() == "a file, not the corpus"
 
 
 @pytest.mark.slow

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from hostile import text_pdf, unknown_filter_pdf
 from reportqa.answerer import clean_question
 from reportqa.batchio import BadLine, BatchQuestion, read_questions
-from reportqa.documents import load_document, printable, read_meta_checked
-from reportqa.errors import BatchInputError, DocumentError, QuestionError
+from reportqa.documents import load_document, read_meta_checked
+from reportqa.errors import BatchInputError, DocumentError, QuestionError, printable
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

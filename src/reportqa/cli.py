@@ -165,7 +165,7 @@ def _qa(args):
 
 def _warn(message: str) -> None:
     """One line on stderr, whatever the message holds (a file name with a newline stays on its line)."""
-    from .documents import printable
+    from .errors import printable
 
     print(printable(message), file=sys.stderr)
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import ReportQAError
+from .errors import ReportQAError, printable
 
 JOURNAL = ".add-journal.json"
 MAX_NAME_BYTES = 200  # leaves room for ``.meta.json`` and the ``.previous`` of a replaced file within 255
@@ -159,3 +159,18 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def corpus_folder(corpus: Path, create: bool) -> None:
+    """Refuse a corpus path that is a file, or (unless ``create``) one that does not exist: a mistyped
+    ``--corpus`` would otherwise empty the index, or fail half-way with an OSError's text."""
+    if corpus.is_dir():
+        return
+    if create and not corpus.exists():
+        corpus.mkdir(parents=True)
+        return
+    what = "is not a folder" if corpus.exists() else "does not exist"
+    hint = "" if create else ", or add files with 'reportqa add'"
+    raise ReportQAError(
+        f"the corpus folder {printable(str(corpus))} {what}: pass --corpus with your documents' folder{hint}"
+    )

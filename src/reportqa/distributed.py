@@ -20,8 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .config import Settings
-from .documents import printable
-from .errors import DocumentError, ReportQAError
+from .errors import DocumentError, ReportQAError, printable
 from .models import Models
 from .records import Chunk, Document
 from .runners import Embedded, NewFile, Reader, SerialRunner, read_new_file

@@ -15,10 +15,9 @@ import logging
 import os
 import re
 import stat
-import unicodedata
 from pathlib import Path
 
-from .errors import DocumentError
+from .errors import DocumentError, printable
 from .records import Document
 
 logger = logging.getLogger(__name__)
@@ -93,12 +92,6 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     return files, refused
 
 
-def printable(name: str) -> str:
-    """``name`` with control characters escaped (``\\n``, ``\\x1b``), so a message naming it stays one line."""
-    return "".join(ascii(ch)[1:-1] if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in name)
-
-
-_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 _META_TEXT = ("title", "title_en", "short", "publisher", "publisher_url", "source_url", "sha256", "fetched", "cited_as")
 _META_LANGS = ("ko", "en")
 _META_MAX_BYTES = 1_000_000

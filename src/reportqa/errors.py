@@ -1,5 +1,14 @@
 """Errors the shells turn into one-line messages; each says what failed and how to fix it."""
 
+import unicodedata
+
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def printable(name: str) -> str:
+    """``name`` with control characters escaped (``\\n``, ``\\x1b``), so a message naming it stays one line."""
+    return "".join(ascii(ch)[1:-1] if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in name)
+
 
 class ReportQAError(Exception):
     """Base class: anything the CLI prints as ``error: …`` and exits non-zero for."""

@@ -15,10 +15,10 @@ from pathlib import Path
 from .chunking import RULES_VERSION
 from .citations import document_citations
 from .config import Settings
-from .corpus import CorpusChange, recover, safe_name
-from .documents import SUPPORTED_SUFFIXES, corpus_files, printable, read_bounded, scan_corpus
+from .corpus import CorpusChange, corpus_folder, recover, safe_name
+from .documents import SUPPORTED_SUFFIXES, corpus_files, read_bounded, scan_corpus
 from .documents import sha256_bytes as sha256
-from .errors import BuildCancelled, DocumentError, ReportQAError
+from .errors import BuildCancelled, DocumentError, ReportQAError, printable
 from .models import Models
 from .records import BuildReport, Chunk, Document, DocumentEntry
 from .runners import RUNNERS, Embedded, read_new_file
@@ -38,7 +38,7 @@ class Indexer:
     def build(self, force: bool = False, progress: bool = False, cancel: threading.Event | None = None):
         """(report, the new index): unchanged documents are not re-embedded; ``cancel`` stops before the
         next document and leaves the index as it was."""
-        _corpus_folder(Path(self.settings.corpus_dir), create=False)  # a mistyped --corpus would empty the index
+        corpus_folder(Path(self.settings.corpus_dir), create=False)  # a mistyped --corpus would empty the index
         with self._write_lock, BuildLock(self.settings.index_dir):
             self._recover()
             return self._build(force, progress, cancel)
@@ -60,7 +60,7 @@ class Indexer:
         corpus = Path(self.settings.corpus_dir)
         with self._write_lock, BuildLock(self.settings.index_dir):
             self._recover()
-            _corpus_folder(corpus, create=True)
+            corpus_folder(corpus, create=True)
             change = CorpusChange(corpus, self.settings.index_dir)
             refused = _copy_in(paths, corpus, change, replace)
             built = None
@@ -302,17 +302,3 @@ def _documents_bar(total: int, progress: bool):
 def _stop_if(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise BuildCancelled("indexing cancelled: the corpus and the index are as they were")
-
-
-def _corpus_folder(corpus: Path, create: bool) -> None:
-    """Refuse a corpus path that is a file, or (unless ``create``) one that does not exist."""
-    if corpus.is_dir():
-        return
-    if create and not corpus.exists():
-        corpus.mkdir(parents=True)
-        return
-    what = "is not a folder" if corpus.exists() else "does not exist"
-    hint = "" if create else ", or add files with 'reportqa add'"
-    raise ReportQAError(
-        f"the corpus folder {printable(str(corpus))} {what}: pass --corpus with your documents' folder{hint}"
-    )

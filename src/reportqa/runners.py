@@ -22,9 +22,9 @@ import numpy as np
 from .answer import split_sentences
 from .chunking import chunk_document
 from .config import Settings
-from .documents import load_document, printable
+from .documents import load_document
 from .encoder import passage_workers, vectors_with_spans
-from .errors import DocumentError
+from .errors import DocumentError, printable
 from .lexical import load_tokenizer, tokenize, tokenizer_loaded
 from .machine import gpu_driver_present
 from .models import Models

@@ -22,7 +22,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from .config import Settings
-from .corpus import safe_name
+from .corpus import corpus_folder, safe_name
 from .records import BuildReport, Reference
 from .retrieve import IndexVersion
 
@@ -67,6 +67,8 @@ def fetch_cited(
             seen_urls.add(url)
             wanted.append(reference)
     corpus, max_bytes = Path(settings.corpus_dir), int(settings.max_file_mb * 1e6)
+    if wanted:
+        corpus_folder(corpus, create=True)  # before any download: a file named as the corpus is refused
     results = [fetch(r, corpus, max_bytes, base, deadline=settings.fetch_deadline_s) for r in wanted]
     report = build() if any(r.path for r in results) else None
     if report is not None:

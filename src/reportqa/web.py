@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .chat_html import CSS, Turn, chat_html, e, evidence_html, sources_html
 from .corpus import safe_name
-from .documents import SUPPORTED_SUFFIXES, printable
-from .errors import BuildCancelled, ReportQAError
+from .documents import SUPPORTED_SUFFIXES
+from .errors import BuildCancelled, ReportQAError, printable
 from .pipeline import ReportQA
 from .render import conversation_markdown
 from .resident import ResidentServer
