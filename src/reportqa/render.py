@@ -81,8 +81,11 @@ def answer_markdown(answer: Answer, heading: str = "##") -> str:
         lines += [answer.text, ""]
     quoted: dict[int, list[str]] = {}
     for quote in answer.quotes:
-        quoted.setdefault(quote.passage_rank, []).append(" ".join(quote.text.split()))
+        quoted.setdefault(quote.passage_rank, []).append(quote.text)
     cited = [p for p in answer.passages if p.rank in quoted] if quoted else answer.passages
+    for passage in cited:  # a reference quotes its sentences in the text's order, whichever answered first
+        texts = sorted(quoted.get(passage.rank, []), key=passage.chunk.text.find)
+        quoted[passage.rank] = [" ".join(text.split()) for text in texts]
     if cited and not answer.abstained:
         lines.append("References:")
         lines.append("")
