@@ -67,19 +67,22 @@ def test_a_sentence_that_restates_the_question_breaks_a_near_tie():
     assert quotes[0].text == "귀하던 설탕이 쏟아져 나왔다."
 
 
+def _one_passage(text, vectors):
+    """A passage of ``text`` as retrieval gives it, and its sentences' vectors as the index holds them."""
+    spans = split_sentences(text)
+    return [_passage(1, text)], {0: [(a, b, v) for (a, b), v in zip(spans, vectors)]}.__getitem__
+
+
 def test_quotes_in_the_questions_language_come_best_first():
     """Sentences in the question's own language come in score order: the answer before the earlier
     sentence that only introduces the subject. In the other language, where sentence scores are
     noisier, quotes keep the retriever's (and the text's) order."""
     text = "푸시캣 돌스는 월드 투어에 나섰다. 유럽 공연에서는 레이디 가가가 오프닝을 맡았다."
-    spans = split_sentences(text)
-    answer_a_little_closer = np.array([0.99, 0.141]), np.array([1.0, 0.0])
-    indexed = {0: [(a, b, v) for (a, b), v in zip(spans, answer_a_little_closer)]}
+    passages, sentences_of = _one_passage(text, (np.array([0.99, 0.141]), np.array([1.0, 0.0])))  # answer closer
     question = np.array([1.0, 0.0])
-    passages = [_passage(1, text)]
-    quotes = select_quotes(question, passages, indexed.__getitem__, question="유럽 공연에서 오프닝을 맡은 사람은?")
+    quotes = select_quotes(question, passages, sentences_of, question="유럽 공연에서 오프닝을 맡은 사람은?")
     assert [q.text[:5] for q in quotes] == ["유럽 공연", "푸시캣 돌"]
-    quotes = select_quotes(question, passages, indexed.__getitem__, question="Who opened the European shows?")
+    quotes = select_quotes(question, passages, sentences_of, question="Who opened the European shows?")
     assert [q.text[:5] for q in quotes] == ["푸시캣 돌", "유럽 공연"]
 
 
@@ -88,15 +91,11 @@ def test_in_one_language_the_question_words_count_double_within_the_leading_pass
     words wins inside its passage even when e5 prefers its neighbour; an English question's words
     matched in Korean text (through a rendering) keep their single weight."""
     text = "드라이빙 아카데미는 드라이버를 교육한다. 가격은 프로그램 별로 최저 100 유로에서 1990 유로까지 다르다."
-    spans = split_sentences(text)
-    e5_prefers_the_first = np.array([1.0, 0.0]), np.array([0.85, 0.5268])
-    indexed = {0: [(a, b, v) for (a, b), v in zip(spans, e5_prefers_the_first)]}
-    question = np.array([1.0, 0.0])
-    passages = [_passage(1, text)]
-    tokens = ["가격", "프로그램"]
-    korean = select_quotes(question, passages, indexed.__getitem__, 1, "프로그램 가격 정보는?", tokens)
+    passages, sentences_of = _one_passage(text, (np.array([1.0, 0.0]), np.array([0.85, 0.5268])))  # e5: the first
+    question, tokens = np.array([1.0, 0.0]), ["가격", "프로그램"]
+    korean = select_quotes(question, passages, sentences_of, 1, "프로그램 가격 정보는?", tokens)
     assert korean[0].text.startswith("가격은")
-    english = select_quotes(question, passages, indexed.__getitem__, 1, "What about program prices?", tokens)
+    english = select_quotes(question, passages, sentences_of, 1, "What about program prices?", tokens)
     assert english[0].text.startswith("드라이빙")
 
 
