@@ -149,6 +149,18 @@ def test_a_run_in_heading_is_never_quoted_alone():
     assert quotes[0].text == "phi-1 is obtained by finetuning phi-1-base."
 
 
+def test_a_quote_runs_through_a_name_initial_and_et_al():
+    """The index cuts sentences at every period before a space; a quote does not stop at an initial."""
+    from reportqa.answer import quotable
+
+    text = "39세의 나이로 드와이트 D. 아이젠하워의 러닝메이트가 되었다. As Gunasekar et al. (2023) show, data matters."
+    quoted = [text[a:b] for _, a, b in quotable(text, split_sentences(text))]
+    assert quoted == [
+        "39세의 나이로 드와이트 D. 아이젠하워의 러닝메이트가 되었다.",
+        "As Gunasekar et al. (2023) show, data matters.",
+    ]
+
+
 def test_a_quote_keeps_the_date_a_table_row_begins_with():
     from reportqa.answer import quotable
 

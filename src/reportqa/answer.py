@@ -19,6 +19,11 @@ from .outline import RUN_IN_HEADING
 from .records import Passage, Quote
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=\S)")
+# a period that ends an abbreviation, not a sentence: a name's initial ("드와이트 D. 아이젠하워",
+# "Kaplan, J. D."), "et al.", "e.g.", "Fig." …
+_ABBREVIATION = re.compile(
+    r"(?:\S\s[A-Z]|(?<![A-Za-z])(?:et al|e\.g|i\.e|cf|vs|Figs?|Eqs?|Secs?|No|Dr|Mr|Mrs|Ms|St|Jr))\.$"
+)
 _LEADING_MARK = re.compile(r"^(?:[■□●○◦▪⇒*•·-]|\(\d+\)|\d+[.)])\s*")
 _DIGIT_STOPS = {f"{d}." for d in range(10)}
 MIN_SENTENCE_CHARS = 8
@@ -165,10 +170,23 @@ def select_quotes(
 
 def quotable(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
     """(index, start, end) of a chunk's indexed sentence ``spans`` as they may be quoted: none that
-    is a run-in heading alone, and each from the start of a number it begins inside (a table row's
-    "23.05.23" lost its "23." to the list-marker rule when the sentences were indexed)."""
+    is a run-in heading alone, each from the start of a number it begins inside (a table row's
+    "23.05.23" lost its "23." to the list-marker rule when the sentences were indexed), and each
+    through the sentence after it where the index cut it at an abbreviation ("… 드와이트 D." +
+    "아이젠하워의 러닝메이트로 …"); the continuation is not quoted again on its own."""
     kept = []
+    joined: set[int] = set()
     for i, (start, end) in enumerate(spans):
+        if i in joined:
+            continue
+        following = i + 1
+        while following < len(spans) and _ABBREVIATION.search(text, max(0, end - 8), end):
+            gap = text[end : spans[following][0]].strip()
+            if gap and not _LEADING_MARK.fullmatch(gap):  # "et al. (2023), …": the year read as a marker
+                break
+            end = spans[following][1]
+            joined.add(following)
+            following += 1
         heading = RUN_IN_HEADING.match(text[start:end])
         if heading and heading.end() == end - start:  # a sentence of the index that names a topic only
             continue
