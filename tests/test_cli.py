@@ -105,6 +105,18 @@ def test_eval_prints_per_language_rows(cli_dirs, capsys):
     assert all("hit@1=" in line and "MRR@10=" in line and "answer@1=" in line for line in out)
 
 
+def test_eval_names_bad_lines_and_refuses_a_file_without_questions(cli_dirs, tmp_path, capsys):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "챗GPT 학습에 사용된 전력량은?", "evidence": "1.287GWh"}\nnot json\n', "utf-8")
+    assert main(["eval", str(questions), *cli_dirs]) == 3  # answered, one line skipped
+    captured = capsys.readouterr()
+    assert "skipped line 2: not valid JSON" in captured.err
+    assert captured.out.splitlines()[0].startswith("?    n=  1 hit@1=1.000")
+    questions.write_text('{"id": 1}\n', "utf-8")
+    assert main(["eval", str(questions), *cli_dirs]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == f"error: no questions to evaluate in {questions}"
+
+
 def test_list_shows_the_report(cli_dirs, capsys):
     assert main(["list", *cli_dirs]) == 0
     out = capsys.readouterr().out

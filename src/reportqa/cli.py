@@ -247,18 +247,13 @@ def cmd_batch(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluation import EvalQuestion, score
+    from .evaluation import read_questions, score
 
-    questions = []
-    for number, line in enumerate(Path(args.questions).read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                r = json.loads(line)
-                questions.append(
-                    EvalQuestion(str(r["id"]), r.get("lang", "?"), r["question"], tuple(r.get("evidence", ())))
-                )
-            except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
-                _warn(f"skipped line {number}: {type(e).__name__}: {e}")
+    questions, skipped = read_questions(Path(args.questions))
+    for reason in skipped:
+        _warn(reason)
+    if not questions:
+        raise ReportQAError(f"no questions to evaluate in {args.questions}")
     answers = _qa(args).batch([q.question for q in questions], top_k=max(args.top_k, 10))
     results = {
         q.id: ([p.chunk.text for p in a.passages], a.abstained, a.quotes[0].text if a.quotes else None)
@@ -271,7 +266,7 @@ def cmd_eval(args) -> int:
             f"MRR@10={row['mrr@10']:.3f} answer@1={row['answer@1']:.3f} abstain_ok={row['abstain_ok']} "
             f"false_abstain={row['false_abstain']} passage_chars={row['mean_passage_chars']}"
         )
-    return EXIT_OK
+    return EXIT_SKIPPED if skipped else EXIT_OK
 
 
 def cmd_list(args) -> int:

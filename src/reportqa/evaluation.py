@@ -8,8 +8,10 @@ unanswerable question.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,32 @@ class LangScore:
             "false_abstain": self.false_abstain,
             "mean_passage_chars": round(sum(self.passage_chars) / max(len(self.passage_chars), 1)),
         }
+
+
+def read_questions(path: Path) -> tuple[list[EvalQuestion], list[str]]:
+    """The questions of a JSONL file as ``shared/eval`` writes them ({"id", "lang", "question",
+    "evidence"}), and a one-line reason for each line skipped. Questions are keyed by line, so a
+    missing or repeated id costs nothing; one evidence string may be given without its list."""
+    questions, skipped = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError) as e:
+            skipped.append(f"skipped line {number}: not valid JSON ({type(e).__name__})")
+            continue
+        question = record.get("question") if isinstance(record, dict) else None
+        evidence = record.get("evidence", []) if isinstance(record, dict) else None
+        evidence = [evidence] if isinstance(evidence, str) else evidence
+        if not isinstance(question, str) or not question.strip():
+            skipped.append(f"skipped line {number}: missing or empty 'question'")
+        elif not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
+            skipped.append(f"skipped line {number}: 'evidence' must be a list of strings")
+        else:
+            lang = record.get("lang") if isinstance(record.get("lang"), str) else "?"
+            questions.append(EvalQuestion(str(number), lang, question, tuple(evidence)))
+    return questions, skipped
 
 
 def squash(text: str) -> str:
