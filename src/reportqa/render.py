@@ -83,14 +83,12 @@ def answer_markdown(answer: Answer, heading: str = "##") -> str:
     for quote in answer.quotes:
         quoted.setdefault(quote.passage_rank, []).append(quote.text)
     cited = [p for p in answer.passages if p.rank in quoted] if quoted else answer.passages
-    for passage in cited:  # a reference quotes its sentences in the text's order, whichever answered first
-        texts = sorted(quoted.get(passage.rank, []), key=passage.chunk.text.find)
-        quoted[passage.rank] = [" ".join(text.split()) for text in texts]
     if cited and not answer.abstained:
         lines.append("References:")
         lines.append("")
     for passage in cited:
-        text = " … ".join(quoted.get(passage.rank, [])) or textwrap.shorten(
+        in_text_order = sorted(quoted.get(passage.rank, []), key=passage.chunk.text.find)  # whichever answered first
+        text = " … ".join(" ".join(quote.split()) for quote in in_text_order) or textwrap.shorten(
             " ".join(passage.chunk.text.split()), 300, placeholder=" …"
         )
         lines.append(f"[{passage.rank}] {passage.citation} — “{text}”")

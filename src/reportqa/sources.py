@@ -100,7 +100,8 @@ def fetch(
     timeout: float = TIMEOUT_S,
     deadline: float = DEADLINE_S,
 ) -> Fetched:
-    """Download one cited work into ``corpus``; on any failure the corpus is left untouched."""
+    """Download one cited work into the ``corpus`` folder (``fetch_cited`` makes sure it is one); on
+    any failure the corpus is left untouched."""
     url = source_url(reference, arxiv_base)
     if url is None:
         return Fetched(reference, "", None, "the citation gives no arXiv id or link")
@@ -118,7 +119,6 @@ def fetch(
     else:
         name, body = _file_name(reference, url, ".txt"), html_to_text(data.decode("utf-8", "replace")).encode()
     target = corpus / safe_name(name)
-    corpus.mkdir(parents=True, exist_ok=True)
     target.write_bytes(body)
     meta = {
         "title": reference.title or reference.label,
