@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from reportqa.batchio import FORMULA_STARTS, finished_ids, partial_path, read_questions, run_batch
+from reportqa.batchio import FORMULA_STARTS, BatchQuestion, finished_ids, partial_path, read_questions, run_batch
 from reportqa.errors import BatchInputError, QuestionError
 from reportqa.records import Answer
 
@@ -42,7 +42,8 @@ def test_csv_and_txt_inputs_keep_order_and_report_bad_rows(tmp_path):
     csv_in = tmp_path / "q.csv"
     csv_in.write_text("question,id\n첫째,a\n,b\n셋째,\n", encoding="utf-8")
     items = list(read_questions(csv_in))
-    assert [(getattr(i, "id", None), getattr(i, "line", None)) for i in items] == [("a", None), (None, 3), ("3", None)]
+    by_kind = [(i.id, None) if isinstance(i, BatchQuestion) else (None, i.line) for i in items]
+    assert by_kind == [("a", None), (None, 3), ("3", None)]
     txt = tmp_path / "q.txt"
     txt.write_text("하나\n\n둘\n", encoding="utf-8")
     assert [(i.id, i.question) for i in read_questions(txt)] == [("1", "하나"), ("3", "둘")]

@@ -106,12 +106,32 @@ def test_eval_prints_per_language_rows(cli_dirs, capsys):
 
 
 def test_eval_names_bad_lines_and_refuses_a_file_without_questions(cli_dirs, tmp_path, capsys):
+    """Each line is judged alone, as batch lines are: ids may be missing or repeat, one evidence
+    string stands alone, and a line that cannot be scored is named with its reason (exit 3)."""
     questions = tmp_path / "q.jsonl"
-    questions.write_text('{"question": "챗GPT 학습에 사용된 전력량은?", "evidence": "1.287GWh"}\nnot json\n', "utf-8")
-    assert main(["eval", str(questions), *cli_dirs]) == 3  # answered, one line skipped
+    lines = [
+        '{"id": 1, "lang": "en", "question": "How much power did training ChatGPT use?", "evidence": ["1.287GWh"]}',
+        '{"id": 1, "lang": "ko", "question": "챗GPT 학습에 사용된 전력량은?", "evidence": "1.287GWh"}',
+        '{"question": "내일 서울 날씨는 어때?"}',
+        "",
+        "not json",
+        '{"id": 4, "evidence": ["x"]}',
+        '{"question": "evidence of the wrong kind", "evidence": [1, 2]}',
+        "[1, 2]",
+    ]
+    questions.write_text("\n".join(lines), "utf-8")
+    assert main(["eval", str(questions), *cli_dirs]) == 3  # answered, some lines skipped
     captured = capsys.readouterr()
-    assert "skipped line 2: not valid JSON" in captured.err
-    assert captured.out.splitlines()[0].startswith("?    n=  1 hit@1=1.000")
+    assert captured.err.splitlines() == [
+        "skipped line 5: not valid JSON (Expecting value)",
+        "skipped line 6: missing or empty 'question'",
+        "skipped line 7: 'evidence' must be a list of strings",
+        "skipped line 8: not a JSON object",
+    ]
+    rows = {line.split()[0]: line for line in captured.out.splitlines()}
+    assert list(rows) == ["?", "en", "ko", "all"]
+    assert "n=  0" in rows["?"] and "abstain_ok=1/1" in rows["?"]
+    assert "n=  1" in rows["en"] and "n=  1 hit@1=1.000" in rows["ko"]  # the evidence, not its characters
     questions.write_text('{"id": 1}\n', "utf-8")
     assert main(["eval", str(questions), *cli_dirs]) == 1
     assert capsys.readouterr().err.splitlines()[-1] == f"error: no questions to evaluate in {questions}"

@@ -1,6 +1,8 @@
 """The scoring definition of shared/eval/score.py, and answer@1 on the first quoted sentence."""
 
-from reportqa.evaluation import EvalQuestion, read_questions, score
+import pytest
+
+from reportqa.evaluation import EvalQuestion, eval_question, score
 
 QUESTIONS = [
     EvalQuestion("a", "ko", "전력량은?", ("1.287GWh",)),
@@ -35,30 +37,14 @@ def test_answer_at_1_needs_the_evidence_in_the_first_quote_of_an_answer():
     assert rows["en"]["answer@1"] == 0.0 and rows["all"]["answer@1"] == 1 / 3
 
 
-def test_a_question_file_is_read_line_by_line_and_bad_lines_are_named(tmp_path):
-    """Lines are keyed by number (ids may be missing or repeat); one evidence string may stand alone,
-    and is not read as its characters; a line that cannot be scored is named with its reason."""
-    path = tmp_path / "q.jsonl"
-    lines = [
-        '{"id": 1, "lang": "en", "question": "What is phi-1?", "evidence": ["a model"]}',
-        '{"id": 1, "lang": "ko", "question": "phi-1은 무엇인가?", "evidence": "a model"}',
-        '{"question": "no id, no language, no evidence"}',
-        "",
-        "not json",
-        '{"id": 4, "evidence": ["x"]}',
-        '{"question": "evidence of the wrong kind", "evidence": [1, 2]}',
-        "[1, 2]",
-    ]
-    path.write_text("\n".join(lines), encoding="utf-8")
-    questions, skipped = read_questions(path)
-    assert [(q.id, q.lang, q.evidence) for q in questions] == [
-        ("1", "en", ("a model",)),
-        ("2", "ko", ("a model",)),
-        ("3", "?", ()),
-    ]
-    assert skipped == [
-        "skipped line 5: not valid JSON (JSONDecodeError)",
-        "skipped line 6: missing or empty 'question'",
-        "skipped line 7: 'evidence' must be a list of strings",
-        "skipped line 8: missing or empty 'question'",
-    ]
+def test_a_question_record_is_keyed_by_its_place_and_one_evidence_string_is_a_list_of_one():
+    """Ids may be missing or repeat (the key is the line); one evidence string stands alone and is not
+    read as its characters; evidence that is not strings cannot be scored."""
+    assert eval_question("1", "What is phi-1?", {"lang": "en", "evidence": ["a model"]}) == EvalQuestion(
+        "1", "en", "What is phi-1?", ("a model",)
+    )
+    assert eval_question("2", "phi-1은 무엇인가?", {"lang": "ko", "evidence": "a model"}).evidence == ("a model",)
+    assert eval_question("3", "no language, no evidence", {}) == EvalQuestion("3", "?", "no language, no evidence", ())
+    assert eval_question("4", "q", {"lang": ["ko"]}).lang == "?"
+    with pytest.raises(ValueError, match="^'evidence' must be a list of strings$"):
+        eval_question("7", "evidence of the wrong kind", {"evidence": [1, 2]})

@@ -44,6 +44,7 @@ class BatchQuestion:
     id: str
     question: str
     extra: dict
+    line: int = 0  # where it stands in the file (a CSV's data rows count from 2)
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,15 @@ class BadLine:
     reason: str
 
 
-def read_questions(path: Path) -> Iterator[BatchQuestion | BadLine]:
+def read_questions(path: Path, as_jsonl: bool = False) -> Iterator[BatchQuestion | BadLine]:
     """Yield questions in file order; ids default to the 1-based line (or row) number.
 
     Each line is judged alone: bytes that are not UTF-8, JSON nested past Python's recursion limit
     or a CSV field over the csv module's limit make that line a ``BadLine``, never the whole file.
+    ``as_jsonl`` reads any file as JSON lines (``reportqa eval``'s question sets).
     """
     path = Path(path)
-    suffix = path.suffix.lower()
+    suffix = ".jsonl" if as_jsonl else path.suffix.lower()
     if suffix not in (".jsonl", ".csv", ".txt"):
         raise BatchInputError(f"{path.name}: batch input must be .jsonl, .csv or .txt")
     try:
@@ -77,7 +79,7 @@ def read_questions(path: Path) -> Iterator[BatchQuestion | BadLine]:
                 if _undecodable(line):
                     yield BadLine(number, NOT_UTF8)
                 elif line.strip():
-                    yield BatchQuestion(str(number), line.strip(), {})
+                    yield BatchQuestion(str(number), line.strip(), {}, number)
 
 
 NOT_UTF8 = "not UTF-8 text"
@@ -114,7 +116,7 @@ def _read_jsonl(handle) -> Iterator[BatchQuestion | BadLine]:
             yield BadLine(number, "'id' must be text or a number")
             continue
         extra = {k: v for k, v in record.items() if k not in ("id", "question")}
-        yield BatchQuestion(str(qid), question, extra)
+        yield BatchQuestion(str(qid), question, extra, number)
 
 
 def _read_csv(handle, path: Path) -> Iterator[BatchQuestion | BadLine]:
@@ -145,7 +147,7 @@ def _read_csv(handle, path: Path) -> Iterator[BatchQuestion | BadLine]:
         else:
             conversation = row.get("conversation")
             extra = {"conversation": conversation} if isinstance(conversation, str) and conversation else {}
-            yield BatchQuestion(str(row.get("id") or number - 1), question, extra)
+            yield BatchQuestion(str(row.get("id") or number - 1), question, extra, number)
 
 
 def finished_ids(path: Path) -> set[str]:

@@ -247,9 +247,18 @@ def cmd_batch(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluation import read_questions, score
+    from .batchio import BadLine, read_questions
+    from .evaluation import eval_question, score
 
-    questions, skipped = read_questions(Path(args.questions))
+    questions, skipped = [], []
+    for item in read_questions(Path(args.questions), as_jsonl=True):  # the batch reader's checks, line by line
+        if isinstance(item, BadLine):
+            skipped.append(f"skipped line {item.line}: {item.reason}")
+            continue
+        try:
+            questions.append(eval_question(str(item.line), item.question, item.extra))
+        except ValueError as e:
+            skipped.append(f"skipped line {item.line}: {e}")
     for reason in skipped:
         _warn(reason)
     if not questions:

@@ -8,10 +8,8 @@ unanswerable question.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -49,30 +47,16 @@ class LangScore:
         }
 
 
-def read_questions(path: Path) -> tuple[list[EvalQuestion], list[str]]:
-    """The questions of a JSONL file as ``shared/eval`` writes them ({"id", "lang", "question",
-    "evidence"}), and a one-line reason for each line skipped. Questions are keyed by line, so a
-    missing or repeated id costs nothing; one evidence string may be given without its list."""
-    questions, skipped = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError) as e:
-            skipped.append(f"skipped line {number}: not valid JSON ({type(e).__name__})")
-            continue
-        question = record.get("question") if isinstance(record, dict) else None
-        evidence = record.get("evidence", []) if isinstance(record, dict) else None
-        evidence = [evidence] if isinstance(evidence, str) else evidence
-        if not isinstance(question, str) or not question.strip():
-            skipped.append(f"skipped line {number}: missing or empty 'question'")
-        elif not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
-            skipped.append(f"skipped line {number}: 'evidence' must be a list of strings")
-        else:
-            lang = record.get("lang") if isinstance(record.get("lang"), str) else "?"
-            questions.append(EvalQuestion(str(number), lang, question, tuple(evidence)))
-    return questions, skipped
+def eval_question(key: str, question: str, fields: dict) -> EvalQuestion:
+    """A question of a ``shared/eval`` file ({"id", "lang", "question", "evidence"}) as read by the
+    batch reader, under ``key`` (its place in the file, so a missing or repeated id costs nothing).
+    One evidence string may be given without its list; ValueError says why a record cannot be scored."""
+    evidence = fields.get("evidence", [])
+    evidence = [evidence] if isinstance(evidence, str) else evidence
+    if not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
+        raise ValueError("'evidence' must be a list of strings")
+    lang = fields.get("lang")
+    return EvalQuestion(key, lang if isinstance(lang, str) else "?", question, tuple(evidence))
 
 
 def squash(text: str) -> str:
