@@ -126,7 +126,6 @@ def select_quotes(
     candidates: list[tuple[int, str]] = []
     vectors = []
     second_scores: list[float] = []
-    other: list[bool] = []
     contexts: list[str] = []  # what each candidate's chunk hangs from (a title, a list's parent, a run-in heading)
     languages: list[str] = []
     for passage in passages[:PASSAGES_CONSIDERED]:
@@ -136,13 +135,13 @@ def select_quotes(
         vectors += [sentences[i][2] for i, _, _ in kept]
         seconds = _second_scores(second, passage, len(sentences))
         second_scores += [seconds[i] for i, _, _ in kept]
-        other += [second is not None and passage.chunk.lang != second.language] * len(kept)
         contexts += [passage.chunk.context] * len(kept)
         languages += [passage.chunk.lang] * len(kept)
     if not candidates:
         return [Quote(p.chunk.text, p.rank) for p in passages[:1]]
     similarity = np.stack(vectors) @ question_vector
     if second is not None and second.rendered is not None:
+        other = np.array(languages) != second.language
         similarity = np.where(other, np.maximum(similarity, np.stack(vectors) @ second.rendered), similarity)
     bonus = np.array([RANK_BONUS[min(rank, len(RANK_BONUS)) - 1] for rank, _ in candidates])
     wanted = asked_type(question)
