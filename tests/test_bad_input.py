@@ -50,6 +50,8 @@ def test_each_bad_file_is_skipped_with_its_reason_and_the_rest_indexed(tmp_path,
         "scanned.pdf": _blank_pdf(),
         "empty.txt": b"",
         "binary.txt": b"\x00\x01\x02\xff" * 500,
+        "bom-only.txt": b"\xef\xbb\xbf",
+        "invisible.md": "\u200b\u200c\u2060\ufeff\u202e\n\u00ad".encode(),
     }
     for name, data in files.items():
         (small_corpus / name).write_bytes(data)
@@ -67,6 +69,8 @@ def test_each_bad_file_is_skipped_with_its_reason_and_the_rest_indexed(tmp_path,
     assert "no extractable text" in reasons["scanned.pdf"] and "OCR" in reasons["scanned.pdf"]
     assert "empty" in reasons["empty.txt"]
     assert "binary" in reasons["binary.txt"]
+    assert reasons["bom-only.txt"] == "bom-only.txt: no visible text"
+    assert reasons["invisible.md"] == "invisible.md: no visible text"
     assert all("\n" not in reason for reason in reasons.values())
     assert sorted(report.added) == sorted(
         ["alpha.txt", "bravo.md", "open-with-empty-password.pdf", "레거시 인코딩.txt"]

@@ -208,8 +208,10 @@ def load_document(path: Path, max_bytes: int | None = None, data: bytes | None =
         text, notes = _decode_text(name, data)
         pages, paged = (text,), False
     text = "\n".join(pages)
-    if not text.strip():
-        raise DocumentError(f"{name}: no extractable text (a scanned PDF needs OCR first)")
+    if not _VISIBLE.search(text):
+        raise DocumentError(
+            f"{name}: no extractable text (a scanned PDF needs OCR first)" if paged else f"{name}: no visible text"
+        )
     meta, meta_notes = read_meta_checked(path)
     title = meta.get("title") or _guess_title(path, pages)
     lang = meta.get("language") or meta.get("lang") or detect_lang(text[:20000])
@@ -224,6 +226,11 @@ def load_document(path: Path, max_bytes: int | None = None, data: bytes | None =
         notes=tuple(notes + meta_notes),
     )
 
+
+# A character that shows: not whitespace, a control or an invisible format mark (zero-width space and
+# joiners, direction marks, word joiner, BOM), so a file of only those is refused rather than indexed
+# as a chunk that no question can match and no page can show.
+_VISIBLE = re.compile(r"[^\s\x00-\x1f\x7f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 
 _UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
