@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .evidence import Evidence
 from .records import Answer, Chunk, DocumentEntry, Passage, Reference
-from .render import answer_markdown, citation_html, citation_state
+from .render import answer_markdown, attribute, citation_html, citation_state
 from .render import escaped as e
 
 CSS = """
@@ -121,7 +121,7 @@ def passage_card(passage: Passage, quotes: list[str], turn: int) -> str:
         f"<div class='rq-cite'><b>[{passage.rank}]</b> {e(passage.title)} · {e(passage.chunk.section or '—')}"
         f"{page} · score {passage.score:.2f}</div>"
         f"<div class='rq-text'>{highlighted(passage.chunk.text, quotes, passage.chunk.page is not None)}</div>"
-        f"{cites}<button class='rq-open' data-key='{e(passage.chunk.chunk_id)}' "
+        f"{cites}<button class='rq-open' data-key='{attribute(passage.chunk.chunk_id)}' "
         f'onclick="{OPEN_JS}">Open in document</button>'
         "</div>"
     )
@@ -142,7 +142,7 @@ def answer_html(answer: Answer, turn: int) -> str:
     for q in answer.quotes:
         by_rank.setdefault(q.passage_rank, []).append(q.text)
     cards = "".join(passage_card(p, by_rank.get(p.rank, []), turn) for p in answer.passages)
-    markdown = e(answer_markdown(answer))
+    markdown = attribute(answer_markdown(answer))
     copy = f"<span class='rq-actions'><button data-md='{markdown}' onclick=\"{COPY_JS}\">Copy</button></span>"
     return (
         f"{searched}<div class='rq-answer'>{quoted}</div>{copy}"
@@ -222,7 +222,8 @@ def sources_html(documents: list[DocumentEntry], cited: list[tuple[str, Referenc
     rows = "".join(
         f"<tr><td>{e(d.title)}<br><small>{e(d.path)} · {e(d.lang)}</small></td><td>{d.pages}</td>"
         f"<td>{len(d.chunk_ids)}</td><td>{'<br>'.join(e(part) for part in d.added.split('T', 1))}</td>"
-        f"<td><button class='rq-remove' data-key='{e(d.path)}' onclick=\"{REMOVE_JS}\">Remove</button></td></tr>"
+        f"<td><button class='rq-remove' data-key='{attribute(d.path)}' "
+        f'onclick="{REMOVE_JS}">Remove</button></td></tr>'
         for d in documents
     )
     in_corpus = [(r, t) for _, r, t in cited if t]

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 from typing import Literal
 
@@ -101,6 +102,18 @@ def conversation_markdown(answers: list[Answer], title: str = "ReportQA conversa
     return "\n".join(blocks)
 
 
+# Bidirectional embedding, override and isolate controls (LRE … RLO, LRI … PDI). Shown as they are, one
+# in a document's text or title reverses what follows it on the line: the citation's "p. 3 · score"
+# after a title, the "[1]" after a quote.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def escaped(text: object) -> str:
-    """``text`` safe inside HTML elements and quoted attributes."""
+    """``text`` to show in the page: safe inside HTML elements and quoted attributes, and without bidi
+    controls, so that no text can turn the words after it around on screen."""
+    return html.escape(_BIDI_CONTROLS.sub("", str(text)), quote=True)
+
+
+def attribute(text: object) -> str:
+    """``text`` safe inside a quoted attribute, kept exactly (a key the page sends back must match)."""
     return html.escape(str(text), quote=True)
