@@ -137,6 +137,19 @@ def test_an_added_file_that_cannot_be_indexed_does_not_stay_in_the_corpus(tmp_pa
     assert not qa.build().skipped
 
 
+def test_an_added_copy_of_an_indexed_document_is_not_added_whatever_its_name(tmp_path, small_corpus, hash_encoder):
+    """The copy is the duplicate even where its name sorts before the indexed file's."""
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    copy = tmp_path / "-a-copy.md"
+    copy.write_bytes((small_corpus / "bravo.md").read_bytes())
+    report = qa.add([copy])
+    assert report.skipped == [("-a-copy.md", "-a-copy.md: same content as bravo.md, indexed once; not added")]
+    assert not report.added and report.unchanged == ["alpha.txt", "bravo.md"]
+    assert sorted(p.name for p in small_corpus.iterdir()) == ["alpha.txt", "bravo.md"]
+    assert sorted(entry.path for entry in qa.store.documents.values()) == ["alpha.txt", "bravo.md"]
+
+
 def test_replacing_a_document_with_an_unreadable_file_keeps_the_document(tmp_path, small_corpus, hash_encoder):
     qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
     qa.build()

@@ -188,6 +188,9 @@ class Indexer:
         max_bytes = int(self.settings.max_file_mb * 1e6)
         files, refused = scan_corpus(self.settings.corpus_dir)
         report.skipped += refused
+        if store is not None:  # of two files with the same content, the one indexed by its name stays it
+            indexed = {entry.path for entry in store.documents.values()}
+            files.sort(key=lambda path: str(path.relative_to(self.settings.corpus_dir)) not in indexed)
         for path in files:
             name = str(path.relative_to(self.settings.corpus_dir))
             try:
