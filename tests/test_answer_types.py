@@ -30,6 +30,8 @@ from reportqa.records import Chunk, Passage
         ("작은 모델은 LLM의 어떤 비용을 줄일 수 있나?", "", None),
         ("해마는 어디에 위치해 있는가?", "", None),
         ("투어를 할 때 오프닝을 맡은 사람은?", "", None),
+        ("강정호를 해결사 역할로 장담한 선수는?", "", None),
+        ("이 팀의 한 시즌 경기 횟수는?", "number", None),
     ],
 )
 def test_question_types(question, kind, unit):
@@ -37,6 +39,14 @@ def test_question_types(question, kind, unit):
     assert asked.kind == kind
     if unit:
         assert unit in asked.units
+
+
+def test_a_korean_counter_is_a_unit_only_after_a_number_word():
+    assert asked_type("BMW-Ring Taxi 서비스에 동반 탑승할 수 있는 최대 인원 수는?").units == ("인원",)  # not 원
+    assert asked_type("재개발 사업으로 철거된 주택은 몇 채인가?").units == ()  # not 개
+    assert asked_type("시위 과정에서 몇 명이 연행되었나?").units == ("명",)
+    assert asked_type("설명회에 참석한 기업은 몇 곳인가?").units == ("곳",)  # not 명
+    assert type_match(asked_type("최대 인원 수는?"), "가격은 216유로로 최대 3인까지 동반 탑승 가능하다.") == 1.0
 
 
 def test_an_english_unit_is_a_word_of_its_own():

@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 
 # a measure named as the question's last word asks for its value ("…의 나이는?"); mid-question it may
-# ask which one ("어떤 비용을 줄일 수 있나?")
+# ask which one ("어떤 비용을 줄일 수 있나?"). "수는" is a count as a word of its own ("회사 수는", "횟수는"),
+# not as the end of another ("선수는", "교수는")
 _NUMBER_KO = re.compile(
-    r"몇|얼마|규모|수는|수치|비중|비율|점수|정확도|배\s*(?:늘|증가)|퍼센트|금액|액수"
+    r"몇|얼마|규모|(?:^|[\s횟개갯])수는|수치|비중|비율|점수|정확도|배\s*(?:늘|증가)|퍼센트|금액|액수"
     r"|(?:나이|기간|비용|가격|요금|용량|인구)(?:은|는|이|가)?\s*\??\s*$"
 )
 _NUMBER_EN = re.compile(
@@ -59,7 +60,11 @@ _UNITS = {
     "old": r"years? old|세|살",
     "age": r"years? old|aged?\b|세|살",
     "기간": r"년|개월|달|주|일|시간|years?|months?|weeks?|days?",
+    "인원": r"명|인",
 }
+# a one-syllable Korean counter is a unit only where it counts something in the question ("몇 명",
+# "3 곳"): as a letter of another word it is none ("인원" is not 원, "설명" not 명, "재개발" not 개)
+_COUNTERS = frozenset("개명곳배톤원불층")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9-])\d")  # not a name's digit: phi-1, GPT-4, A100
 _YEAR = re.compile(r"(?:19|20)\d\d|\d{2}\.\d{1,2}\.|\d+년|\d+월")
 
@@ -82,9 +87,15 @@ def asked_type(question: str) -> AskedType:
     if opens_with_number or _NUMBER_KO.search(question) or _NUMBER_EN.search(question):
         lowered = question.lower()
         # an English unit as a word of its own: "age" is not in "language", "times" not in "sometimes"
-        units = tuple(unit for unit in _UNITS if re.search(rf"(?<![a-z]){re.escape(unit)}", lowered))
+        units = tuple(unit for unit in _UNITS if re.search(_asked_unit(unit), lowered))
         return AskedType("number", units)
     return AskedType()
+
+
+def _asked_unit(unit: str) -> str:
+    if unit in _COUNTERS:
+        return rf"(?:몇|\d)\s*{unit}"
+    return rf"(?<![a-z]){re.escape(unit)}"
 
 
 def type_match(asked: AskedType, sentence: str) -> float:
