@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -53,6 +54,24 @@ _DESCRIPTIONS = {
     "answer_known_nouns": "… or unless every noun of the question is a word of the corpus and the passage is in "
     "the question's language",
 }
+
+
+def _setting_name(name: str) -> str:
+    """A setting as a user sets it: its field and its environment variable."""
+    return f"{name} ({_ENV_NAMES.get(name, f'REPORTQA_{name.upper()}')})"
+
+
+def _number(name: str, value: object, kind: type) -> int | float:
+    """``value`` as the setting's number type; ValueError naming the setting for text that is none,
+    or for a float that is not finite (NaN would pass every comparison of ``validate``)."""
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{_setting_name(name)} must be {what}, got {str(value)!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{_setting_name(name)} must be a finite number, got {str(value)!r}")
+    return number
 
 
 def default_cache_dir() -> Path:
@@ -122,10 +141,8 @@ class Settings:
                 coerced[name] = Path(value).expanduser() if value is not None else None
             elif isinstance(default, bool):
                 coerced[name] = str(value).lower() in ("1", "true", "yes")
-            elif isinstance(default, int):
-                coerced[name] = int(value)
-            elif isinstance(default, float):
-                coerced[name] = float(value)
+            elif isinstance(default, (int, float)):
+                coerced[name] = _number(name, value, type(default))
             else:
                 coerced[name] = str(value)
         settings = replace(self, **coerced)
@@ -147,6 +164,10 @@ class Settings:
             raise ValueError(f"max_chunks_per_document must be 1 or more, got {self.max_chunks_per_document}")
         if not 1 <= self.top_k <= MAX_TOP_K:
             raise ValueError(f"top_k must be from 1 to {MAX_TOP_K}, got {self.top_k}")
+        # a limit of 0 or less would skip every file, and a build then drops every document from the index
+        for name in ("max_file_mb", "fetch_deadline_s", "batch_size"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{_setting_name(name)} must be more than 0, got {getattr(self, name)}")
 
     def chunker_fingerprint(self) -> dict:
         """The settings that change the index's chunks; a mismatch means rebuild."""
