@@ -117,7 +117,7 @@ def test_long_and_control_character_questions_still_get_answers(tmp_path, small_
     assert answer.question == "How many GPUs does the cluster have?" and answer.passages
 
 
-@pytest.mark.parametrize("missing", ["no-such-folder", "a-file.txt"])
+@pytest.mark.parametrize("missing", ["no-such-folder", "a-file.txt", "an-empty-folder"])
 def test_a_build_from_a_missing_corpus_folder_is_refused_and_keeps_the_index(
     tmp_path, small_corpus, hash_encoder, missing
 ):
@@ -126,10 +126,13 @@ def test_a_build_from_a_missing_corpus_folder_is_refused_and_keeps_the_index(
     qa.build()
     before = [d.path for d in qa.documents()]
     (tmp_path / "a-file.txt").write_text("not a folder")
+    (tmp_path / "an-empty-folder").mkdir()
+    (tmp_path / "an-empty-folder" / "notes.docx").write_text("not a corpus file")
     elsewhere = ReportQA(
         index_dir=tmp_path / "index", corpus_dir=tmp_path / missing, encoder=hash_encoder, settings=SETTINGS
     )
-    with pytest.raises(ReportQAError, match="corpus folder .* (does not exist|is not a folder)"):
+    refusal = "does not exist|is not a folder|holds no .txt, .md or .pdf file, and the index 2 document"
+    with pytest.raises(ReportQAError, match=f"corpus folder .* ({refusal})"):
         elsewhere.build()
     if missing == "a-file.txt":  # add creates a missing corpus folder, but never writes over a file
         with pytest.raises(ReportQAError, match="is not a folder"):

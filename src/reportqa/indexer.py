@@ -38,9 +38,17 @@ class Indexer:
     def build(self, force: bool = False, progress: bool = False, cancel: threading.Event | None = None):
         """(report, the new index): unchanged documents are not re-embedded; ``cancel`` stops before the
         next document and leaves the index as it was."""
-        corpus_folder(Path(self.settings.corpus_dir), create=False)  # a mistyped --corpus would empty the index
+        corpus = Path(self.settings.corpus_dir)
+        corpus_folder(corpus, create=False)  # a mistyped --corpus would empty the index
         with self._write_lock, BuildLock(self.settings.index_dir):
             self._recover()
+            indexed = self.indexed_paths()
+            if indexed and not corpus_files(corpus):  # likewise the wrong folder, one that exists but is empty
+                raise ReportQAError(
+                    f"the corpus folder {printable(str(corpus))} holds no .txt, .md or .pdf file, and the index "
+                    f"{len(indexed)} document(s): pass --corpus with their folder, or take them out with "
+                    "'reportqa remove'"
+                )
             return self._build(force, progress, cancel)
 
     def add(
