@@ -44,6 +44,13 @@ def test_other_settings_a_dead_socket_and_bad_questions(tmp_path, small_corpus, 
             ask_resident(qa.settings, ["   "], 3)
         with pytest.raises(ReportQAError, match="top_k must be"):
             ask_resident(qa.settings, ["How many GPUs?"], 0)
+        for junk in (b"not json\n", b"[1, 2]\n", b"[" * 100_000 + b"\n"):  # anyone of its owner may write
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.connect(str(socket_path(qa.settings.index_dir)))
+                client.sendall(junk)
+                reply = json.loads(client.makefile("rb").readline())
+            assert reply["error"].startswith("bad request to the resident process")
+        assert ask_resident(qa.settings, ["How many GPUs?"], 3) is not None  # still answering
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(str(socket_path(qa.settings.index_dir)))  # a socket file whose process is gone
     stale.close()

@@ -148,7 +148,7 @@ class ResidentServer:
                 try:
                     request = json.loads(self.rfile.readline(MAX_REQUEST_BYTES))
                     reply = _answer(qa, request)
-                except (ValueError, KeyError, TypeError) as e:
+                except (ValueError, KeyError, TypeError, RecursionError) as e:  # RecursionError: "[[[[…"
                     reply = {"error": f"bad request to the resident process ({type(e).__name__})"}
                 self.wfile.write(json.dumps(reply, ensure_ascii=False).encode() + b"\n")
 
