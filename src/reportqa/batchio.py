@@ -151,7 +151,11 @@ def _read_csv(handle, path: Path) -> Iterator[BatchQuestion | BadLine]:
 
 
 def finished_ids(path: Path) -> set[str]:
-    """Ids already written to a batch output (for ``--resume``); a torn last line is ignored."""
+    """Ids already written to a batch output (for ``--resume``); a torn last line is ignored.
+
+    A whole JSONL line that is no answer record means the file is not one ``batch`` wrote:
+    ``BatchInputError``, since appending to it would leave a file that is neither.
+    """
     path = Path(path)
     if not path.exists():
         return set()
@@ -159,11 +163,15 @@ def finished_ids(path: Path) -> set[str]:
         if path.suffix.lower() == ".csv":
             return {_formula_restored(row["id"]) for row in csv.DictReader(handle) if row.get("id")}
         ids = set()
-        for line in handle:
+        for number, line in enumerate(handle, 1):
             try:
                 ids.add(str(json.loads(line)["id"]))
             except (ValueError, KeyError, TypeError, RecursionError):
-                continue
+                if line.strip() and line.endswith("\n"):  # a torn last line has no line end yet
+                    raise BatchInputError(
+                        f"{path}: line {number} is not an answer record, so --resume cannot continue it "
+                        "(choose another --out)"
+                    ) from None
         return ids
 
 
