@@ -242,7 +242,7 @@ def outdated(manifest: dict | None) -> str | None:
     if manifest.get("format_version") != FORMAT_VERSION:
         return "the index was written in an older format"
     if manifest.get("chunking_rules", 1) != RULES_VERSION:
-        return "the index was chunked by older rules"
+        return "the index was chunked or tokenized by older rules"
     return None
 
 

@@ -148,7 +148,26 @@ def _kiwi_morphemes(text: str) -> tuple[tuple[str, str, int, int], ...]:
     question is cut for BM25, for its nouns and verbs, and read again for follow-up questions."""
     with _kiwi_lock:
         tokens = _kiwi().tokenize(text)
-    return tuple((t.form, t.tag, t.start, t.start + t.len) for t in tokens)
+    return _whole_latin_words([(t.form, t.tag, t.start, t.start + t.len) for t in tokens])
+
+
+def _whole_latin_words(morphemes: list[tuple[str, str, int, int]]) -> tuple[tuple[str, str, int, int], ...]:
+    """Kiwi's Latin words (SL) as written: Kiwi keeps the period of a word that ends a sentence and
+    often cuts the word in two ("tokens." → "t" + "okens.", "HumanEval." → "Huma" + "nEval."), so an
+    English passage's last word of every sentence matched no question. Touching pieces are joined
+    and one final period dropped ("U.S." → "U.S", as a question's "U.S." is read)."""
+    joined: list[tuple[str, str, int, int]] = []
+    for form, tag, start, end in morphemes:
+        if tag == "SL" and joined and joined[-1][1] == "SL" and joined[-1][3] == start:
+            before, _, start, _ = joined.pop()
+            form = before + form
+        joined.append((form, tag, start, end))
+    return tuple(
+        (form[:-1], tag, start, end - 1)
+        if tag == "SL" and len(form) > 1 and form.endswith(".")
+        else (form, tag, start, end)
+        for form, tag, start, end in joined
+    )
 
 
 def _english_stem(word: str) -> str:
