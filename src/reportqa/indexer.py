@@ -42,13 +42,7 @@ class Indexer:
         corpus_folder(corpus, create=False)  # a mistyped --corpus would empty the index
         with self._write_lock, BuildLock(self.settings.index_dir):
             self._recover()
-            indexed = self.indexed_paths()
-            if indexed and not corpus_files(corpus):  # likewise the wrong folder, one that exists but is empty
-                raise ReportQAError(
-                    f"the corpus folder {printable(str(corpus))} holds no .txt, .md or .pdf file, and the index "
-                    f"{len(indexed)} document(s): pass --corpus with their folder, or take them out with "
-                    "'reportqa remove'"
-                )
+            _refuse_an_empty_corpus(corpus, len(self.indexed_paths()))
             return self._build(force, progress, cancel)
 
     def add(
@@ -196,10 +190,7 @@ class Indexer:
         max_bytes = int(self.settings.max_file_mb * 1e6)
         files, refused = scan_corpus(self.settings.corpus_dir)
         report.skipped += refused
-        if store is not None:  # of two files with the same content, the one indexed by its name stays it
-            indexed = {entry.path for entry in store.documents.values()}
-            files.sort(key=lambda path: str(path.relative_to(self.settings.corpus_dir)) not in indexed)
-        for path in files:
+        for path in _indexed_first(files, self.settings.corpus_dir, store):
             name = str(path.relative_to(self.settings.corpus_dir))
             try:
                 data = read_bounded(path, max_bytes, name)
@@ -244,6 +235,25 @@ def outdated(manifest: dict | None) -> str | None:
     if manifest.get("chunking_rules", 1) != RULES_VERSION:
         return "the index was chunked or tokenized by older rules"
     return None
+
+
+def _refuse_an_empty_corpus(corpus: Path, indexed: int) -> None:
+    """A corpus folder that holds no document while the index holds ``indexed`` is the wrong folder as
+    surely as a mistyped one: a build from it would take every document out of the index."""
+    if indexed and not corpus_files(corpus):
+        raise ReportQAError(
+            f"the corpus folder {printable(str(corpus))} holds no .txt, .md or .pdf file, and the index "
+            f"{indexed} document(s): pass --corpus with their folder, or take them out with 'reportqa remove'"
+        )
+
+
+def _indexed_first(files: list[Path], corpus: Path, store: IndexStore | None) -> list[Path]:
+    """``files`` with those the index holds by their name first: of two files with the same content,
+    the one already indexed stays the document, and a new copy is the duplicate, whatever its name."""
+    if store is None:
+        return files
+    indexed = {entry.path for entry in store.documents.values()}
+    return sorted(files, key=lambda path: str(path.relative_to(corpus)) not in indexed)
 
 
 def _entry(name: str, doc_id: str, document: Document) -> DocumentEntry:
