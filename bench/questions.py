@@ -832,6 +832,84 @@ HELDOUT3_UNANSWERABLE = [
 ]
 
 
+# 12 more facts of the phi-1 paper (its limits, the pruning analysis, appendix examples), written after
+# the names most English passages share were left out of a Korean question's rendering, and measured once
+HELDOUT4_FACTS = [
+    (
+        "h4_tkinter",
+        "phi-1-base와 phi-1-small은 어떤 라이브러리의 API를 제대로 쓰지 못했나?",
+        "Which library's APIs did phi-1-base and phi-1-small fail to use correctly?",
+        ["fail to use the correct Tkinter APIs"],
+    ),
+    (
+        "h4_prompt_len",
+        "프롬프트가 길어지면 phi-1의 성능은 어떻게 되나?",
+        "What happens to phi-1's performance as the prompt gets longer?",
+        ["performance drops significantly as the length of the prompt increases"],
+    ),
+    (
+        "h4_tau",
+        "유사도 분석에서 일치율 τ는 어느 범위에서 바꾸었나?",
+        "Over what range was the match rate τ varied in the similarity analysis?",
+        ["We vary τ between 0.95 and 0.8"],
+    ),
+    (
+        "h4_total_problems",
+        "CodeExercises에는 모두 몇 개의 문제가 있나?",
+        "How many problems does CodeExercises hold in total?",
+        ["879.5K total problems"],
+    ),
+    (
+        "h4_ast",
+        "AST 거리는 어떤 텍스트와 무관하게 겹치는 코드를 찾아내나?",
+        "Which kind of text is the AST distance agnostic to?",
+        ["agnostic to non-syntax text"],
+    ),
+    (
+        "h4_sparks",
+        "정적인 벤치마크에서 벗어나야 한다고 주장한 논문은?",
+        "Which paper argued for moving away from static benchmarks?",
+        ["Sparks of AGI paper"],
+    ),
+    (
+        "h4_svd",
+        "phi-1-small은 PyTorch 텐서와 호환되지 않는 어떤 함수를 썼나?",
+        "Which function incompatible with PyTorch tensors did phi-1-small use?",
+        ["np.linalg.svd(x)"],
+    ),
+    (
+        "h4_scaling",
+        "저자들은 phi-1의 한계를 극복하는 데 무엇이 불분명하다고 했나?",
+        "What do the authors say is unclear about overcoming phi-1's limitations?",
+        ["unclear what scaling might be necessary"],
+    ),
+    (
+        "h4_indices",
+        "미세조정 전의 모델은 어떤 두 개념을 구분하지 못했나?",
+        "Before finetuning, which two notions did the model fail to tell apart?",
+        ["differentiate between “elements” and “indices”"],
+    ),
+    (
+        "h4_pew",
+        "Tkinter 예제에서 phi-1이 제대로 옮겨 쓰지 못한 문자열은?",
+        "Which string did phi-1 fail to copy correctly in the Tkinter example?",
+        ["pewpewpew"],
+    ),
+    (
+        "h4_layers",
+        "예시에서 층 수를 몇에서 몇으로 늘리자 phi-1이 실패했나?",
+        "In the example, phi-1 failed when the number of layers went from what to what?",
+        ["number of layers from 3 to 4"],
+    ),
+    (
+        "h4_base29",
+        "사전학습만 한 phi-1-base의 HumanEval 성능은?",
+        "What HumanEval performance does phi-1-base reach after pretraining alone?",
+        ["HumanEval performance of 29%"],
+    ),
+]
+
+
 def records(facts=FACTS, unanswerable=UNANSWERABLE):
     for fid, ko, en, evidence in facts:
         yield {"id": f"{fid}-ko", "lang": "ko", "question": ko, "evidence": evidence}
@@ -848,6 +926,7 @@ if __name__ == "__main__":
         ("questions_heldout.jsonl", HELDOUT_FACTS, HELDOUT_UNANSWERABLE),
         ("questions_heldout2.jsonl", HELDOUT2_FACTS, HELDOUT2_UNANSWERABLE),
         ("questions_heldout3.jsonl", HELDOUT3_FACTS, HELDOUT3_UNANSWERABLE),
+        ("questions_heldout4.jsonl", HELDOUT4_FACTS, []),
     )
     for name, facts, unanswerable in sets:
         out = Path(__file__).with_name(name)

@@ -219,3 +219,29 @@ def test_a_question_whose_every_noun_the_corpus_holds_is_not_refused_as_unrelate
     held = [questions[i][1] in answers[True][i].passages[0].chunk.text for i in rescued if i < len(questions)]
     assert sum(held) >= 2 / 3 * len(held)
     assert all(a.abstained for a in answers[True][len(questions) :])  # each names what the articles never mention
+
+
+def test_a_korean_questions_rendering_leaves_out_the_names_most_english_passages_share(tmp_path, encoder):
+    """e5 has no IDF: in "zeta-9 orca attention design" the paper's own subject, named in
+    every passage, pulls the rendering towards all of them. BM25 keeps every name (its IDF weighs them)."""
+    from reportqa import ReportQA
+    from reportqa.retrieve import Retriever
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    topics = ["attention", "tokenizer", "learning rate", "batch size", "dataset", "benchmark", "layers", "GPUs"]
+    paragraphs = [f"Zeta-9 uses a new {topic} design in experiment {i}." for i, topic in enumerate(topics * 2)]
+    paragraphs[3] += " The Orca toolkit was used for it."
+    (corpus / "paper.md").write_text(
+        "# Zeta-9\n\n" + "\n\n".join(f"## Part {i}\n\n{p}" for i, p in enumerate(paragraphs))
+    )
+    (corpus / "report.txt").write_text("제타 모델에 관한 보고서이다. 주의 집중 방식을 다룬다.\n")
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=corpus, encoder=encoder)
+    qa.build()
+    search = qa.version().search
+    assert search.telling(["zeta-9", "orca", "zeta", "9"], "en") == ["orca"]  # 16 of 16 passages name Zeta-9
+    assert search.telling(["zeta-9", "orca"], "ko") == ["zeta-9", "orca"]  # no Korean passage does
+    retriever = Retriever(qa.store, qa.encoder, qa.aux_encoder, qa.settings)
+    (query,) = retriever.lexical_queries(["Zeta-9는 Orca 툴킷으로 어떤 어텐션 설계를 썼나?"])
+    assert query.rendering and "orca" in query.rendering.split() and "zeta-9" not in query.rendering.split()
+    assert "zeta-9" in query.other_language_tokens()  # BM25 still looks for it

@@ -206,8 +206,7 @@ def with_lexical_candidates(rows: np.ndarray, lists: list[tuple]) -> np.ndarray:
 class IndexVersion:
     """One index and what searching it builds on first use: BM25 and the FAISS indexes (``SearchIndex``),
     the English→Korean term table (from the term vectors the index saved), the dictionary renderings
-    and the citation links. A
-    build makes a new version; questions keep the one they began with."""
+    and the citation links. A build makes a new version; questions keep the one they began with."""
 
     def __init__(self, store: IndexStore):
         self.store = store
@@ -247,8 +246,10 @@ class IndexVersion:
                 if language == "ko"
                 else rendering.render(tokens)
             )
-        if language == "ko":  # its English words serve BM25 too, with its names and numbers
-            return words, " ".join([t for t in tokens if not is_korean(t)] + words) if words else None
+        if language == "ko":  # its English words serve BM25 too, with its names and numbers; e5 sees the
+            # names but those most English passages share, which pull the rendering to all of them
+            names = self.search.telling([t for t in tokens if not is_korean(t)], "en") if words else []
+            return words, " ".join(names + words) if words else None
         expansion = self.translator(encoder).expand(tokens) if encoder is not None else []
         anchors = [t for t in tokens if any(ch.isdigit() for ch in t)]
         return expansion, " ".join(anchors + words) if words else None
