@@ -42,8 +42,7 @@ class Indexer:
         corpus_folder(corpus, create=False)  # a mistyped --corpus would empty the index
         with self._write_lock, BuildLock(self.settings.index_dir):
             self._recover()
-            _refuse_an_empty_corpus(corpus, len(self.indexed_paths()))
-            return self._build(force, progress, cancel)
+            return self._build(force, progress, cancel, whole_corpus=True)
 
     def add(
         self,
@@ -129,12 +128,14 @@ class Indexer:
         for note in recover(self.settings.corpus_dir, self.settings.index_dir, set(self.indexed_paths())):
             logger.warning("%s", printable(note))
 
-    def _build(self, force: bool, progress: bool, cancel: threading.Event | None = None):
+    def _build(self, force: bool, progress: bool, cancel: threading.Event | None = None, whole_corpus: bool = False):
+        """``whole_corpus``: a build of the corpus as it stands (not an add or a removal), which refuses
+        a corpus folder without documents while the index holds some."""
         started = time.perf_counter()
         store = self._previous(force)
         report, seen = BuildReport(), {}
         added: list[tuple[Embedded, DocumentEntry, dict | None]] = []
-        files = list(self._new_files(store, seen, report))
+        files = list(self._new_files(store, seen, report, whole_corpus))
         with (
             self._runner()(self.models, self.settings, progress) as runner,
             _documents_bar(len(files), progress) as bar,
@@ -185,10 +186,12 @@ class Indexer:
             return None
         return self.load()
 
-    def _new_files(self, store: IndexStore | None, seen: dict[str, Path], report: BuildReport):
+    def _new_files(self, store: IndexStore | None, seen: dict[str, Path], report: BuildReport, whole_corpus: bool):
         """(name, sha256, path, bytes) of each corpus file the index lacks; unchanged and unreadable ones are noted."""
         max_bytes = int(self.settings.max_file_mb * 1e6)
         files, refused = scan_corpus(self.settings.corpus_dir)
+        if whole_corpus and not files:
+            _refuse_an_empty_corpus(Path(self.settings.corpus_dir), len(self.indexed_paths()))
         report.skipped += refused
         for path in _indexed_first(files, self.settings.corpus_dir, store):
             name = str(path.relative_to(self.settings.corpus_dir))
@@ -240,7 +243,7 @@ def outdated(manifest: dict | None) -> str | None:
 def _refuse_an_empty_corpus(corpus: Path, indexed: int) -> None:
     """A corpus folder that holds no document while the index holds ``indexed`` is the wrong folder as
     surely as a mistyped one: a build from it would take every document out of the index."""
-    if indexed and not corpus_files(corpus):
+    if indexed:
         raise ReportQAError(
             f"the corpus folder {printable(str(corpus))} holds no .txt, .md or .pdf file, and the index "
             f"{indexed} document(s): pass --corpus with their folder, or take them out with 'reportqa remove'"
