@@ -42,6 +42,8 @@ class SearchIndex:
         self._lexical: LexicalIndex | None = data.lexical
         self._spans: np.ndarray | None = None
         self._lowered: tuple[tuple[float, float], np.ndarray] | None = None
+        self._of_language: dict[str, np.ndarray] = {}
+        self._holding: dict[tuple[str, str], int] = {}  # (token, language) → passages holding it
         self._flat = data.flat
         self._ann = dict(data.ann)
 
@@ -56,11 +58,20 @@ class SearchIndex:
         return self.data.languages()
 
     def telling(self, tokens: list[str], language: str) -> list[str]:
-        """``tokens`` but those common in the passages in ``language`` (``COMMON_SHARE``, ``COMMON_LEAST``)."""
-        of_language = self.chunk_languages() == language
-        holding = {t: int(np.count_nonzero(of_language & (self.lexical().scores([t]) > 0))) for t in set(tokens)}
+        """``tokens`` but those common in the passages in ``language`` (``COMMON_SHARE``, ``COMMON_LEAST``).
+        The counts are kept per token and the language's rows once, as ``ranked_lower`` keeps its
+        penalties: a question should not compare a million rows for each of its names."""
+        if language not in self._of_language:
+            self._of_language[language] = self.chunk_languages() == language
+        of_language = self._of_language[language]
+        if len(self._holding) > 50_000:  # bounded: a server sees many names
+            self._holding.clear()
+        for token in set(tokens):
+            if (token, language) not in self._holding:
+                held = self.lexical().scores([token]) > 0
+                self._holding[token, language] = int(np.count_nonzero(of_language & held))
         common = max(COMMON_LEAST, COMMON_SHARE * np.count_nonzero(of_language))
-        return [t for t in tokens if holding[t] < common]
+        return [t for t in tokens if self._holding[t, language] < common]
 
     def ranked_lower(self, reference_penalty: float, code_penalty: float) -> np.ndarray:
         """What each chunk, by row, loses in the fusion: an entry of a reference list or a code listing
