@@ -49,6 +49,38 @@ def test_csv_and_txt_inputs_keep_order_and_report_bad_rows(tmp_path):
     assert [(i.id, i.question) for i in read_questions(txt)] == [("1", "하나"), ("3", "둘")]
 
 
+def test_spreadsheet_csv_headers_and_separators_are_read(tmp_path):
+    """Headers written "Question" or " ID " and ";" or tab separators, as spreadsheets write them."""
+    for name, text in [
+        ("comma.csv", 'ID , Question\na,"첫째, 둘째"\n'),
+        ("semicolon.csv", "id;Question\na;첫째, 둘째\n"),
+        ("tab.csv", "QUESTION\tid\n첫째, 둘째\ta\n"),
+    ]:
+        source = tmp_path / name
+        source.write_text(text, encoding="utf-8")
+        items = list(read_questions(source))
+        assert [(i.id, i.question) for i in items] == [("a", "첫째, 둘째")], name
+    exact = tmp_path / "both.csv"
+    exact.write_text("Question,question\nwrong,right\n", encoding="utf-8")
+    assert [i.question for i in read_questions(exact)] == ["right"]
+    nameless = tmp_path / "none.csv"
+    nameless.write_text("questions;id\nx;1\n", encoding="utf-8")
+    with pytest.raises(BatchInputError, match="needs a 'question' column"):
+        list(read_questions(nameless))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_files_with_their_byte_order_mark_are_read(tmp_path, encoding):
+    """Spreadsheets save "Unicode text" as UTF-16; without this every line was "not UTF-8 text"."""
+    bom = "\ufeff" if encoding == "utf-16-be" else ""  # the utf-16 codec writes its own mark
+    for name, text in [("q.txt", "첫째 질문\n둘째 질문\n"), ("q.csv", "id,question\na,첫째 질문\n")]:
+        source = tmp_path / name
+        source.write_bytes((bom + text).encode(encoding))
+        items = list(read_questions(source))
+        assert all(isinstance(i, BatchQuestion) for i in items) and items[0].question == "첫째 질문", name
+    assert [i.question for i in read_questions(tmp_path / "q.txt")] == ["첫째 질문", "둘째 질문"]
+
+
 # --- hostile batch files: one bad line is skipped with its reason, nothing is lost -----------------
 
 

@@ -5,6 +5,7 @@ Input order is kept; a malformed line becomes a ``BadLine`` that the runner repo
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -39,6 +40,9 @@ CSV_FIELDS = [
 ]
 
 
+CSV_INPUT_FIELDS = ("id", "question", "conversation")
+
+
 @dataclass(frozen=True)
 class BatchQuestion:
     id: str
@@ -69,7 +73,7 @@ def read_questions(path: Path, as_jsonl: bool = False) -> Iterator[BatchQuestion
     except OSError as e:
         raise BatchInputError(f"{path}: cannot open ({e.strerror})") from e
     # bytes that are not UTF-8 come through as lone surrogates, found per line by ``_undecodable``
-    with io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+    with io.TextIOWrapper(raw, **_decoding(raw.peek(2)[:2]), newline="") as handle:
         if suffix == ".jsonl":
             yield from _read_jsonl(handle)
         elif suffix == ".csv":
@@ -83,6 +87,14 @@ def read_questions(path: Path, as_jsonl: bool = False) -> Iterator[BatchQuestion
 
 
 NOT_UTF8 = "not UTF-8 text"
+
+
+def _decoding(start: bytes) -> dict[str, str]:
+    """UTF-8 (with or without a byte-order mark), or UTF-16 where the file begins with its mark: what
+    spreadsheet programs save as "Unicode text". Broken UTF-16 is shown as U+FFFD, not skipped."""
+    if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return {"encoding": "utf-16", "errors": "replace"}
+    return {"encoding": "utf-8-sig", "errors": "surrogateescape"}
 
 
 def _undecodable(text: str) -> bool:
@@ -120,12 +132,22 @@ def _read_jsonl(handle) -> Iterator[BatchQuestion | BadLine]:
 
 
 def _read_csv(handle, path: Path) -> Iterator[BatchQuestion | BadLine]:
-    reader = csv.DictReader(handle)
+    """Rows of a CSV whose header names a ``question`` column (and maybe ``id``, ``conversation``):
+    spreadsheets write "Question" or " id ", and in some locales separate fields with ";" or a tab,
+    which the header line shows."""
+    header = handle.readline()
+    delimiter = max(",;\t", key=header.count)
+    reader = csv.DictReader(itertools.chain([header], handle), delimiter=delimiter)
     try:
-        fieldnames = reader.fieldnames
+        fieldnames = list(reader.fieldnames or ())
     except csv.Error as e:
         raise BatchInputError(f"{path.name}: unreadable CSV header ({e})") from e
-    if not fieldnames or "question" not in fieldnames:
+    for wanted in CSV_INPUT_FIELDS:
+        loose = [name.strip().lower() for name in fieldnames]
+        if wanted not in fieldnames and wanted in loose:
+            fieldnames[loose.index(wanted)] = wanted
+    reader.fieldnames = fieldnames
+    if "question" not in fieldnames:
         raise BatchInputError(f"{path.name}: CSV needs a 'question' column")
     rows = iter(reader)
     number = 1
