@@ -44,6 +44,13 @@ def test_an_english_word_that_ends_a_sentence_is_the_word_a_question_has():
     assert tokenize("미국은 TTC를 출범했다. 그리고 EU.") == tokenize("미국은 TTC를 출범했다. 그리고 EU")
 
 
+def test_the_words_of_a_url_or_address_are_searchable():
+    """Kiwi tags a URL or an e-mail address whole, with a tag no content morpheme has: it was dropped."""
+    tokens = tokenize("코드는 https://github.com/tatsu-lab/stanford_alpaca 에 있고 문의는 gangmin.park@spri.kr 로")
+    assert {"github", "stanford", "alpaca", "gangmin", "spri", "코드", "문의"} <= set(tokens)
+    assert {"humaneval", "dataset"} <= set(tokenize("See https://huggingface.co/datasets/openai_humaneval for it."))
+
+
 def test_bm25_ranks_the_matching_chunk_first():
     chunks = ["미국의 대중국 반도체 수출 규제", "중국의 거대 언어모델 개발", "일본의 수출규제 철회"]
     index = LexicalIndex([tokenize(c) for c in chunks])

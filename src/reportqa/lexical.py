@@ -148,7 +148,28 @@ def _kiwi_morphemes(text: str) -> tuple[tuple[str, str, int, int], ...]:
     question is cut for BM25, for its nouns and verbs, and read again for follow-up questions."""
     with _kiwi_lock:
         tokens = _kiwi().tokenize(text)
-    return _whole_latin_words([(t.form, t.tag, t.start, t.start + t.len) for t in tokens])
+    return _whole_latin_words(_address_words([(t.form, t.tag, t.start, t.start + t.len) for t in tokens]))
+
+
+_ADDRESS_TAGS = frozenset({"W_URL", "W_EMAIL", "W_HASHTAG", "W_MENTION"})
+_ADDRESS_PIECE = re.compile(r"[A-Za-z]+|\d+|[\uac00-\ud7a3]+")
+
+
+def _address_words(morphemes: list[tuple[str, str, int, int]]) -> list[tuple[str, str, int, int]]:
+    """A URL, e-mail address, hashtag or mention as its words and numbers (a Hangul run as one noun):
+    Kiwi tags each whole (W_URL, W_EMAIL, …), a tag no content morpheme has, so
+    "github.com/tatsu-lab/stanford_alpaca" was not searchable by "alpaca" nor "gangmin.park@spri.kr"
+    by "spri"."""
+    out = []
+    for form, tag, start, end in morphemes:
+        if tag not in _ADDRESS_TAGS:
+            out.append((form, tag, start, end))
+            continue
+        for piece in _ADDRESS_PIECE.finditer(form):
+            word = piece.group()
+            kind = "SN" if word[0].isdigit() else "SL" if word[0].isascii() else "NNG"
+            out.append((word, kind, start + piece.start(), start + piece.end()))
+    return out
 
 
 def _whole_latin_words(morphemes: list[tuple[str, str, int, int]]) -> tuple[tuple[str, str, int, int], ...]:
