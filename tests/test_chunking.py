@@ -1,6 +1,11 @@
-import pytest
+import json
 
-from conftest import PHI1_PDF, REPORT
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import PHI1_PDF, REPORT, SHARED
+from reportqa import chunking
 from reportqa.chunking import chunk_document, looks_like_code
 from reportqa.config import Settings
 from reportqa.documents import load_document
@@ -341,3 +346,84 @@ def test_a_page_that_goes_on_with_a_cut_sentence_carries_its_start():
     )
     assert "student" not in cut.header().split(" > ")[0]  # the section path stays first; the text is verbatim
     assert all(c.context == "" for c in chunks if c.page == 3)  # its page begins a sentence of its own
+
+
+def _context_read_upward(units, index, start, text):
+    """``_context`` as the plain reading it stands for: every line of the section above the chunk, upward."""
+    unit = units[index]
+    if unit.kind != "text":
+        return ""
+    section_start = unit.start
+    for before in reversed(units[:index]):
+        if before.section != unit.section:
+            break
+        section_start = before.start
+    in_list = bool(chunking.ITEM.match(text[start : unit.end].lstrip()))
+    parent = title = ""
+    for _, _, line in reversed(list(chunking._lines(text[section_start:start]))):
+        line = line.strip()
+        if not line or chunking.FOOTNOTE_SUP.match(line) or chunking.NUMBERED.match(line):
+            continue
+        if chunking.SOURCE.match(line):
+            continue
+        if in_list and not parent and not chunking.ITEM.match(line):
+            parent = line[: chunking.PARENT_CHARS]
+        if chunking._is_title(line):
+            title = line
+            break
+    return " > ".join(dict.fromkeys(part for part in (title, parent) if part))
+
+
+def _contexts_both_ways(text: str, chunk_size: int = 450) -> tuple[list[str], list[str]]:
+    doc = Document(doc_id="d", path="d.md", title="d", lang="ko", pages=(text,), paged=False)
+    config = Settings(chunk_size=chunk_size, chunk_overlap=min(60, chunk_size // 4), chunk_max=chunk_size + 250)
+    units = chunking._parse_units(text, chunking.Outline(markdown=True))
+    position = {id(unit): i for i, unit in enumerate(units)}
+    expected = [
+        _context_read_upward(units, position[id(unit)], start, text)
+        for start, _, unit in chunking._pack(units, text, config)
+    ]
+    return expected, [c.context for c in chunk_document(doc, config)]
+
+
+def test_the_context_index_reads_what_reading_upward_reads():
+    """The one-pass index of lines gives every chunk of real documents the context the plain upward
+    reading gives (the reading is quadratic in a page's length: a text file is one page)."""
+    korquad = json.loads((SHARED / "eval" / "korquad" / "KorQuAD_v1.0_dev_excerpt.json").read_text(encoding="utf-8"))
+    texts = [load_document(REPORT).pages[0]]
+    texts += [paragraph["context"] for article in korquad["data"][:20] for paragraph in article["paragraphs"]]
+    for text in texts:
+        expected, got = _contexts_both_ways(text)
+        assert got == expected
+    expected, got = _contexts_both_ways(texts[0])
+    assert sum(1 for c in got if " > " in c) > 5  # titles and list parents both occur
+
+
+_LINE = st.sampled_from(
+    [
+        "",
+        "  ",
+        "제목 줄",
+        "AI 국제표준화회의(SC42)",
+        "■ 문단의 첫 줄은 길게 이어지는 문장으로 쓴다",
+        "- 항목 하나",
+        "* 항목 둘",
+        "1) 번호 항목",
+        "가. 한글 항목",
+        "¹ 각주 줄",
+        "출처: 자료",
+        "3 Numbered heading",
+        "# 마크다운 제목",
+        "문장이 끝난다.",
+        "A sentence that ends here.",
+        "x" * 300,
+        "항목 " * 80,
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_LINE, max_size=40), st.sampled_from(["\n", "\r\n", "\n\n"]), st.sampled_from([120, 450]))
+def test_the_context_index_agrees_on_generated_texts(lines, newline, chunk_size):
+    expected, got = _contexts_both_ways(newline.join(lines), chunk_size)
+    assert got == expected
