@@ -1,5 +1,6 @@
 import json
 import time
+import unicodedata
 
 import numpy as np
 import pytest
@@ -219,6 +220,22 @@ def test_remove_by_name_drops_the_document(tmp_path, small_corpus, hash_encoder)
     assert [d.path for d in qa.documents()] == ["alpha.txt"]
     with pytest.raises(ReportQAError, match="reportqa list"):
         qa.remove(["nothing.pdf"])
+
+
+def test_korean_names_written_decomposed_are_added_composed_and_removed_as_typed(tmp_path, small_corpus, hash_encoder):
+    """macOS writes 보고서 as ᄇ+ᅩ+ᄀ+ᅩ+ᄉ+ᅥ: the same on screen, a different name to compare."""
+    decomposed = unicodedata.normalize("NFD", "보고서.md")
+    assert safe_name(decomposed) == "보고서.md"
+    (small_corpus / decomposed).write_text("# 보고서\n\n감마 계획은 2030년에 끝난다.\n", encoding="utf-8")
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    assert decomposed in [d.path for d in qa.documents()]  # a corpus file keeps the name it has
+    qa.remove(["보고서.md"])  # as typed: composed
+    assert not (small_corpus / decomposed).exists()
+    source = tmp_path / decomposed
+    source.write_text("# 보고서\n\n델타 계획.\n", encoding="utf-8")
+    qa.add([source])
+    assert "보고서.md" in [d.path for d in qa.documents()]
 
 
 def test_a_second_build_on_the_same_index_is_refused(tmp_path, small_corpus, hash_encoder):

@@ -26,8 +26,9 @@ MAX_NAME_BYTES = 200  # leaves room for ``.meta.json`` and the ``.previous`` of 
 
 
 def safe_name(name: str) -> str:
-    """A file name that stays inside the corpus directory, short enough for its sidecar's name."""
-    cleaned = "".join(ch for ch in Path(name).name if unicodedata.category(ch)[0] != "C")
+    """A file name that stays inside the corpus directory, short enough for its sidecar's name, its
+    letters composed (NFC: macOS writes Korean names decomposed, which look the same and compare unequal)."""
+    cleaned = "".join(ch for ch in unicodedata.normalize("NFC", Path(name).name) if unicodedata.category(ch)[0] != "C")
     cleaned = cleaned.replace("/", "_").replace("\\", "_").lstrip(".").strip()
     if not cleaned:
         raise ReportQAError(f"unusable file name {name!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import unicodedata
 from pathlib import Path
 
 from .chunking import RULES_VERSION
@@ -89,14 +90,7 @@ class Indexer:
             files = {str(p.relative_to(corpus)): p for p in corpus_files(corpus)}
             ids = self.indexed_paths()
             for name in names:
-                if name in files:
-                    matches = [files[name]]
-                else:
-                    matches = [
-                        files[path]
-                        for doc_id, path in ids.items()
-                        if len(name) >= 6 and doc_id.startswith(name) and path in files
-                    ]
+                matches = _named(name, files, ids)
                 if len(matches) != 1:
                     raise ReportQAError(
                         f"no single document matches '{printable(name)}' (use a name from 'reportqa list')"
@@ -287,6 +281,20 @@ def _edit(store: IndexStore, added: list, seen: dict[str, Path], report: BuildRe
     gone = [doc_id for doc_id in store.documents if doc_id not in seen]
     report.removed += [store.documents[doc_id].path for doc_id in gone]
     store.remove_documents(gone)
+
+
+def _named(name: str, files: dict[str, Path], ids: dict[str, str]) -> list[Path]:
+    """The corpus files ``name`` stands for: its file name as written, else as Unicode composes it (a
+    name macOS wrote decomposed, 보고서 as ᄇ+ᅩ+…, looks the same as the one typed), else a sha256 prefix
+    of six or more characters."""
+    if name in files:
+        return [files[name]]
+    composed = [
+        path for key, path in files.items() if unicodedata.normalize("NFC", key) == unicodedata.normalize("NFC", name)
+    ]
+    if composed:
+        return composed
+    return [files[path] for doc_id, path in ids.items() if len(name) >= 6 and doc_id.startswith(name) and path in files]
 
 
 def _copy_in(paths: list[str | Path], corpus: Path, change: CorpusChange, replace: bool) -> list[tuple[str, str]]:
