@@ -1,3 +1,5 @@
+import unicodedata
+
 import pytest
 
 from conftest import PHI1_PDF, REPORT
@@ -56,6 +58,20 @@ def test_bad_files_raise_one_line_reasons(tmp_path, name, data, reason):
         load_document(path)
     message = str(err.value)
     assert name in message and reason.lower() in message.lower() and "\n" not in message
+
+
+def test_korean_written_decomposed_is_read_composed_and_tokenized_as_words(tmp_path):
+    """macOS and some PDF producers write 중 as ᄌ+ᅮ+ᆼ; Kiwi then kept particles on words ("중국의")."""
+    from reportqa.answerer import clean_question
+    from reportqa.lexical import tokenize
+
+    text = "# 반도체 정책\n\n중국의 AI 반도체 보조금 규모는 크다.\n"
+    path = tmp_path / "nfd.md"
+    path.write_text(unicodedata.normalize("NFD", text), encoding="utf-8")
+    doc = load_document(path)
+    assert doc.pages == (text,)
+    assert {"중국", "보조금", "규모"} <= set(tokenize(doc.pages[0]))
+    assert clean_question(unicodedata.normalize("NFD", "중국의 보조금 규모는?")) == "중국의 보조금 규모는?"
 
 
 def test_size_limit(tmp_path):

@@ -171,10 +171,11 @@ def fuse_retrievals(context: Retrieval, alone: Retrieval) -> Retrieval:
 
 
 def clean_question(question: str) -> str:
-    """Drop control characters and surplus whitespace; refuse questions with nothing left."""
+    """Drop control characters and surplus whitespace, compose decomposed letters (NFC, as documents are
+    read); refuse questions with nothing left."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in unicodedata.normalize("NFC", question))
     text = " ".join(text.split())[:MAX_QUESTION_CHARS]
     if not any(ch.isalnum() for ch in text):
         raise QuestionError("the question is empty: type a question in Korean or English")

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import stat
+import unicodedata
 from pathlib import Path
 
 from .errors import DocumentError, printable
@@ -207,6 +208,9 @@ def load_document(path: Path, max_bytes: int | None = None, data: bytes | None =
     else:
         text, notes = _decode_text(name, data)
         pages, paged = (text,), False
+    # Korean written decomposed (macOS, some PDF producers: 중 as ᄌ+ᅮ+ᆼ) is the same text composed, which
+    # Kiwi reads as words (decomposed, "중국의" kept its particle) and questions are written in
+    pages = tuple(unicodedata.normalize("NFC", page) for page in pages)
     text = "\n".join(pages)
     if not _VISIBLE.search(text):
         raise DocumentError(
