@@ -479,6 +479,17 @@ def vectors_with_spans(
     return aux.encode_passages(texts), aux.encode_passages(span_texts)
 
 
+def encode_each(encoder: Encoder, texts: list[str]) -> np.ndarray:
+    """Query vectors, one call per text: a question's vector then never depends on the texts embedded
+    with it (USE's numpy kernels sum in another order for another batch, about 1e-7, enough to change
+    a printed score between a batch and ``ask``, or after the words of an earlier question were learned)."""
+    return (
+        np.vstack([encoder.encode_queries([text]) for text in texts])
+        if texts
+        else np.zeros((0, encoder.dim), np.float32)
+    )
+
+
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 

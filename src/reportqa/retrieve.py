@@ -31,7 +31,7 @@ from .bilingual import EnglishRendering, KoreanRendering, Rendering, is_korean, 
 from .citations import CitationIndex
 from .config import Settings
 from .documents import detect_lang
-from .encoder import Encoder
+from .encoder import Encoder, encode_each
 from .lexical import QUESTION_NOUNS, TermTranslator, nouns, predicates, tokenize
 from .records import Passage
 from .store import IndexStore, SearchIndex
@@ -454,9 +454,8 @@ class Retriever:
     def prepare_queries(self, questions: list[str]) -> tuple[np.ndarray | None, list[LexicalQuery]]:
         """Everything of the questions but their e5 vectors: second-encoder vectors and the BM25 side.
 
-        An English question's words are embedded in the same second-encoder call as the questions:
-        for short texts a call costs about the same whatever it holds, so the expansion's words come
-        nearly free. The answerer runs this beside e5's call.
+        Each question is embedded alone (``encode_each``), the words that the term expansion and the
+        renderings have not met yet in one call after them. The answerer runs this beside e5's call.
 
         Where no question is English, the second encoder goes first: its call lets go of the GIL
         at once, while Kiwi's tokenising holds it and would delay the start of e5's call beside it
@@ -466,7 +465,7 @@ class Retriever:
         renderings = {lang: self.version.rendering(lang, self.aux_encoder, self.settings) for lang in set(languages)}
         words_first = "en" in languages or any(renderings.values())
         aux_first = self.aux_encoder is not None and not words_first
-        vectors = self.aux_encoder.encode_queries(questions) if aux_first else None
+        vectors = encode_each(self.aux_encoder, questions) if aux_first else None
         spoken = [(language, tokenize(q)) for language, q in zip(languages, questions)]
         if self.aux_encoder is None or aux_first:
             return vectors, self._lexical(spoken, questions)
@@ -475,12 +474,12 @@ class Retriever:
         every = [t for _, tokens in spoken for t in tokens]
         pending = {r: r.pending(every) for r in renderings.values() if r is not None}
         texts = list(dict.fromkeys([*english, *(t for words in pending.values() for t in words)]))
-        vectors = self.aux_encoder.encode_queries(questions + texts)
-        embedded = dict(zip(texts, vectors[len(questions) :]))
+        vectors = encode_each(self.aux_encoder, questions)
+        embedded = dict(zip(texts, self.aux_encoder.encode_queries(texts))) if texts else {}
         for learner, words in [(translator, english), *pending.items()]:
             if words:
                 learner.learn(words, np.stack([embedded[t] for t in words]))
-        return vectors[: len(questions)], self._lexical(spoken, questions)
+        return vectors, self._lexical(spoken, questions)
 
     def lexical_queries(self, questions: list[str]) -> list[LexicalQuery]:
         """Each question's language, Kiwi tokens and English→Korean expansion (which the second encoder embeds)."""
