@@ -1,6 +1,6 @@
 import numpy as np
 
-from reportqa.answer import render, select_quotes, split_sentences
+from reportqa.answer import render, says_more, select_quotes, split_sentences
 from reportqa.records import Chunk, Passage
 
 TEXT = (
@@ -19,8 +19,8 @@ def test_split_sentences_spans_are_verbatim_and_marker_free():
     ]
 
 
-def _passage(rank, text):
-    chunk = Chunk(f"c{rank}", "d", text, "S", None, 0, len(text), "ko")
+def _passage(rank, text, kind="text"):
+    chunk = Chunk(f"c{rank}", "d", text, "S", None, 0, len(text), "ko", kind=kind)
     return Passage(chunk, rank, 0.5, "T", "d.txt", row=rank - 1)
 
 
@@ -35,6 +35,49 @@ def test_select_quotes_picks_the_closest_sentence_and_cites_its_passage():
     quotes = select_quotes(question, passages, indexed.__getitem__)
     assert [(q.text, q.passage_rank) for q in quotes] == [("하늘은 파랗다.", 2)]
     assert render(quotes) == "하늘은 파랗다. [2]"
+
+
+def test_a_program_listing_is_quoted_only_when_it_leads_the_passages():
+    """ "phi-1의 크기는?" had quoted '\"\"\" phi-1 phi-1-small ...', a generated program's first line, over the
+    abstract's sentence with "1.3B parameters" in the passage ranked above it."""
+    prose = "We introduce phi-1 with 1.3B parameters. It was trained for 4 days."
+    listing = "phi-1 phi-1-small\ntext_a = tk.Text(root, width=30)"
+    question = np.array([1, 0], dtype=np.float32)
+    vector = {  # the listing's line nearer the question than the prose that answers it
+        "We introduce phi-1 with 1.3B parameters.": np.array([0.6, 0.8], dtype=np.float32),
+        "It was trained for 4 days.": np.array([0, 1], dtype=np.float32),
+        listing: np.array([0.9, 0.436], dtype=np.float32),
+    }
+
+    def quotes_of(passages):
+        indexed = {
+            row: [(a, b, vector[p.chunk.text[a:b]]) for a, b in split_sentences(p.chunk.text)]
+            for row, p in enumerate(passages)
+        }
+        return [(q.text, q.passage_rank) for q in select_quotes(question, passages, indexed.__getitem__)]
+
+    assert quotes_of([_passage(1, prose), _passage(2, listing, kind="code")]) == [
+        ("We introduce phi-1 with 1.3B parameters.", 1)
+    ]
+    assert quotes_of([_passage(1, listing, kind="code"), _passage(2, prose)])[0] == (listing, 1)
+
+
+def test_a_sentence_that_only_restates_the_question_is_not_quoted():
+    tokens = ["모토레이싱", "성지", "불리", "곳"]
+    assert not says_more("흔히 '모토레이싱의 성지'라 불린다.", tokens)
+    assert says_more("뉘르부르크링(Nürburgring)은 독일 중서부의 서킷이다.", tokens)
+    assert not says_more("TA: phi-1", ["phi-1", "phi", "1", "만들"])
+    restating, answering = "흔히 '모토레이싱의 성지'라 불린다.", "뉘르부르크링은 독일의 서킷이다."
+    passages = [_passage(1, f"{answering} {restating}")]
+    vector = {restating: np.array([1, 0], dtype=np.float32), answering: np.array([0.6, 0.8], dtype=np.float32)}
+    text = passages[0].chunk.text
+    indexed = {0: [(a, b, vector[text[a:b]]) for a, b in split_sentences(text)]}
+    question = np.array([1, 0], dtype=np.float32)
+    quotes = select_quotes(question, passages, indexed.__getitem__, tokens=tokens)
+    assert quotes[0].text == answering
+    only = [_passage(1, restating)]  # nothing else to quote: the restatement rather than nothing
+    indexed = {0: [(0, len(restating), vector[restating])]}
+    assert select_quotes(question, only, indexed.__getitem__, tokens=tokens)[0].text == restating
 
 
 def test_words_held_is_the_share_of_distinct_tokens_found():

@@ -27,6 +27,7 @@ _ABBREVIATION = re.compile(
 _LEADING_MARK = re.compile(r"^(?:[■□●○◦▪⇒*•·-]|\(\d+\)|\d+[.)])\s*")
 _DIGIT_STOPS = {f"{d}." for d in range(10)}
 MIN_SENTENCE_CHARS = 8
+MIN_NEW_CHARS = 8  # letters or digits a quote holds besides the question's words (12 cost dev English a quote)
 PASSAGES_CONSIDERED = 3
 RANK_BONUS = (0.03, 0.015, 0.0)
 SECOND_QUOTE_MARGIN = 0.015
@@ -118,6 +119,10 @@ def select_quotes(
     itself or in what its chunk hangs from ("Pretraining" for "We use effective batch size 1024 …"),
     gains a little, since a question is often a restatement of the sentence that answers it.
 
+    A program listing is quoted only when it leads the passages: below a passage of prose, its lines
+    that name the question's subject ("phi-1 phi-1-small" heading a generated program) restate the
+    question and answer nothing.
+
     Quotes in the question's own language come best first: a sentence that introduces the subject
     often sits just before the one that answers ("푸시캣 돌스는 월드 투어에 나섰다." / "유럽 공연에서는
     레이디 가가가 오프닝을 맡았다."). Where a quote is in the other language, its score is the noisier
@@ -129,8 +134,11 @@ def select_quotes(
     contexts: list[str] = []  # what each candidate's chunk hangs from (a title, a list's parent, a run-in heading)
     languages: list[str] = []
     for passage in passages[:PASSAGES_CONSIDERED]:
+        if passage.chunk.kind == "code" and passage is not passages[0]:
+            continue  # a listing's line that names the question's subject says nothing of it
         sentences = sentences_of(passage.row)
         kept = quotable(passage.chunk.text, [(start, end) for start, end, _ in sentences])
+        kept = [k for k in kept if says_more(passage.chunk.text[k[1] : k[2]], tokens)] or kept
         candidates += [(passage.rank, passage.chunk.text[start:end]) for _, start, end in kept]
         vectors += [sentences[i][2] for i, _, _ in kept]
         seconds = _second_scores(second, passage, len(sentences))
@@ -193,6 +201,18 @@ def quotable(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, in
             start -= 1
         kept.append((i, start, end))
     return kept or [(i, start, end) for i, (start, end) in enumerate(spans)]
+
+
+def says_more(sentence: str, tokens: Sequence[str]) -> bool:
+    """Whether ``sentence`` holds ``MIN_NEW_CHARS`` letters or digits besides the question's ``tokens``:
+    a line that only restates the question ("TA: phi-1" in a chat transcript, "흔히 '모토레이싱의 성지'라
+    불린다." for "…모토레이싱의 성지로 불리는 곳은?") is near it in e5's space and answers nothing."""
+    if not tokens:
+        return True
+    rest = sentence.lower()
+    for token in sorted(set(tokens), key=len, reverse=True):
+        rest = rest.replace(token, " ")
+    return sum(ch.isalnum() for ch in rest) >= MIN_NEW_CHARS
 
 
 def words_held(tokens: Sequence[str], texts: Sequence[str]) -> list[float]:
