@@ -142,8 +142,8 @@ def _read_csv(handle, path: Path) -> Iterator[BatchQuestion | BadLine]:
         fieldnames = list(reader.fieldnames or ())
     except csv.Error as e:
         raise BatchInputError(f"{path.name}: unreadable CSV header ({e})") from e
+    loose = [name.strip().lower() for name in fieldnames]
     for wanted in CSV_INPUT_FIELDS:
-        loose = [name.strip().lower() for name in fieldnames]
         if wanted not in fieldnames and wanted in loose:
             fieldnames[loose.index(wanted)] = wanted
     reader.fieldnames = fieldnames

@@ -39,8 +39,7 @@ class Indexer:
     def build(self, force: bool = False, progress: bool = False, cancel: threading.Event | None = None):
         """(report, the new index): unchanged documents are not re-embedded; ``cancel`` stops before the
         next document and leaves the index as it was."""
-        corpus = Path(self.settings.corpus_dir)
-        corpus_folder(corpus, create=False)  # a mistyped --corpus would empty the index
+        corpus_folder(Path(self.settings.corpus_dir), create=False)  # a mistyped --corpus would empty the index
         with self._write_lock, BuildLock(self.settings.index_dir):
             self._recover()
             return self._build(force, progress, cancel, whole_corpus=True)
@@ -289,9 +288,8 @@ def _named(name: str, files: dict[str, Path], ids: dict[str, str]) -> list[Path]
     of six or more characters."""
     if name in files:
         return [files[name]]
-    composed = [
-        path for key, path in files.items() if unicodedata.normalize("NFC", key) == unicodedata.normalize("NFC", name)
-    ]
+    typed = unicodedata.normalize("NFC", name)
+    composed = [path for key, path in files.items() if unicodedata.normalize("NFC", key) == typed]
     if composed:
         return composed
     return [files[path] for doc_id, path in ids.items() if len(name) >= 6 and doc_id.startswith(name) and path in files]
