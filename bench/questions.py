@@ -4,7 +4,8 @@ Facts are paraphrased so that questions share few words with the text; every fac
 Korean and in English; phi-1 facts need the phi-1 PDF in the index; unanswerable questions have
 empty evidence. ``questions_pdf.jsonl`` asks 42 more facts of the phi-1 paper's body, to judge how
 PDFs are read and cut; ``questions_heldout.jsonl`` 20 facts and 3 unanswerable questions written
-after the others to be measured once (see ``HELDOUT_FACTS``). Run: python bench/questions.py
+after the others to be measured once (see ``HELDOUT_FACTS``); ``questions_dates.jsonl`` asks events by
+their date (``DATED_FACTS``). Run: python bench/questions.py
 """
 
 import json
@@ -910,6 +911,72 @@ HELDOUT4_FACTS = [
 ]
 
 
+# Events asked by their date, which the report writes five ways ("21.09.29", "2021년 9월", "23년 3월",
+# "2023.03.16", "(23.03)") and English questions two more: written to judge dates read as months.
+DATED_FACTS = [
+    (
+        "d_asml",
+        "2022년 7월 미국이 네덜란드에 요청한 것은?",
+        "What did the US ask of the Netherlands in July 2022?",
+        ["EUV 장비 중국 수출금지 요청"],
+    ),
+    (
+        "d_japan",
+        "2022년 10월 미국은 일본에 무엇을 요구했나?",
+        "What did the US ask Japan for in October 2022?",
+        ["미국은 일본에게 중국이 군사"],
+    ),
+    (
+        "d_bill",
+        "2023년 5월 11일 미국이 준비하던 법안은?",
+        "Which bill was the US preparing on 11 May 2023?",
+        ["중국 경쟁 법안 2.0"],
+    ),
+    (
+        "d_gpai",
+        "2020년 5월 미국이 가입한 국제 협의체는?",
+        "Which international body did the US join in May 2020?",
+        ["GPAI"],
+    ),
+    (
+        "d_alibaba",
+        "알리바바가 2023년 4월 7일 내놓은 모델은?",
+        "What model did Alibaba put out on April 7, 2023?",
+        ["通义千问"],
+    ),
+    (
+        "d_plan",
+        "중국 국무원이 2021년 12월 발표한 계획은?",
+        "What plan did China's State Council issue in December 2021?",
+        ["14차 5개년 디지털경제계획"],
+    ),
+    (
+        "d_npc",
+        "2023년 3월 전인대에서 통과된 것은?",
+        "What was passed at the National People's Congress in March 2023?",
+        ["당과 국가기구개혁방안"],
+    ),
+    (
+        "d_entity",
+        "2022년 12월 미국 상무부가 수출통제 명단에 추가한 중국 기업은 몇 개인가?",
+        "How many Chinese firms did the US Commerce Department add to its export control list in December 2022?",
+        ["36개 중국 기업"],
+    ),
+    (
+        "d_iflytek",
+        "2023년 5월 6일 공개된 iFlytek의 모델은?",
+        "Which iFlytek model came out on May 6, 2023?",
+        ["iFlytekSpark"],
+    ),
+    (
+        "d_dall",
+        "OpenAI가 2021년 1월 내놓은 모델은?",
+        "Which model did OpenAI release in January 2021?",
+        ["DALL-E"],
+    ),
+]
+
+
 def records(facts=FACTS, unanswerable=UNANSWERABLE):
     for fid, ko, en, evidence in facts:
         yield {"id": f"{fid}-ko", "lang": "ko", "question": ko, "evidence": evidence}
@@ -927,6 +994,7 @@ if __name__ == "__main__":
         ("questions_heldout2.jsonl", HELDOUT2_FACTS, HELDOUT2_UNANSWERABLE),
         ("questions_heldout3.jsonl", HELDOUT3_FACTS, HELDOUT3_UNANSWERABLE),
         ("questions_heldout4.jsonl", HELDOUT4_FACTS, []),
+        ("questions_dates.jsonl", DATED_FACTS, []),
     )
     for name, facts, unanswerable in sets:
         out = Path(__file__).with_name(name)

@@ -46,7 +46,8 @@ SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", 
 # 8: a PDF chunk inside a paragraph with a run-in heading carries it as context
 # 9: a PDF page's first text, when it goes on with a sentence the page break cut, carries its start
 # 10: (BM25's tokens) an English word that ends a sentence is one token, without its period
-RULES_VERSION = 11  # 11: (BM25's tokens) the words and numbers of URLs and e-mail addresses; NFC text
+# 11: (BM25's tokens) the words and numbers of URLs and e-mail addresses; NFC text
+RULES_VERSION = 12  # 12: (BM25's tokens) a date's month as one token, YYYY-MM, however it is written
 # a section that lists the works cited: its entries name many things and answer few questions
 BIBLIOGRAPHY = re.compile(r"^[\W\d.]*(?:references|bibliography|works cited|literature cited|참고\s*문헌)\W*$", re.I)
 # a line of a program listing as a PDF gives it (indentation lost): a statement, a docstring quote, an

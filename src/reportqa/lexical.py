@@ -4,7 +4,7 @@ Whitespace tokens barely match in agglutinative Korean ("중국의", "중국은"
 cut into content morphemes with Kiwi (nouns, verb/adjective stems, roots, foreign words, numbers,
 hanja). Numbers with units, versions, model names and ampersand acronyms ("1.287GWh", "24.7%",
 "H100", "GPT-4", "R&D") are also kept whole: they are the language-neutral anchors an English question shares with a
-Korean passage.
+Korean passage; so is a date's month (``dates.month_tokens``: "21.09.29" and "September 2021" → "2021-09").
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .dates import month_tokens
 
 CONTENT_TAGS = {"NNG", "NNP", "NR", "XR", "SL", "SH", "SN", "VV", "VA", "VV-R", "VA-R", "VV-I", "VA-I"}
 NOUN_TAGS = frozenset({"NNG", "NNP", "SL", "SH"})
@@ -103,7 +105,7 @@ def tokenize(text: str) -> list[str]:
             anchor = anchor.rstrip(".,")
             if (match.start(), match.start() + len(anchor)) not in morpheme_spans:  # "2020" is counted once
                 out.append(anchor.lower())
-    return out
+    return out + month_tokens(text)
 
 
 def nouns(text: str) -> list[str]:
