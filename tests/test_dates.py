@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from reportqa.dates import month_tokens
+from reportqa.dates import month_tokens, spell_dates
 from reportqa.lexical import LexicalIndex, tokenize
 
 
@@ -54,3 +54,12 @@ def test_an_english_question_finds_the_korean_table_row_by_its_date():
     scores = index.scores(tokenize("What was launched in September 2021?"))
     assert int(np.argmax(scores)) == 0
     assert "2021-09" in tokenize("2021년 9월 출범한 것은?")
+
+
+def test_compact_dates_are_spelled_out_in_the_passages_language():
+    assert spell_dates("21.09.29\tTTC 출범, (23.03) 발표, ‘23.3 공개", "ko") == (
+        "2021년 9월 29일\tTTC 출범, (2023년 3월) 발표, 2023년 3월 공개"
+    )
+    assert spell_dates("released 2023.03.16", "en") == "released March 16, 2023"
+    written_out = "2021년 9월 29일, September 2021, 2021-09-29, 24.7%, 1.287GWh, v2.3.1"
+    assert spell_dates(written_out, "ko") == written_out

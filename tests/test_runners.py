@@ -65,3 +65,20 @@ def test_passage_texts_put_the_section_header_before_the_chunk(small_corpus):
     texts, sentences, sentence_texts = passage_texts(chunks)
     assert all(text.endswith(chunk.text) for text, chunk in zip(texts, chunks))
     assert [chunks[row].text[a:b] for row, a, b in sentences] == sentence_texts
+
+
+def test_e5_reads_compact_dates_spelled_out_and_the_chunk_keeps_them(hash_encoder):
+    """A table row "21.09.29 …" is embedded as "2021년 9월 29일 …"; the quoted text stays as written."""
+    from reportqa.chunking import chunk_document
+    from reportqa.records import Document
+    from reportqa.runners import dense_vectors
+
+    text = "[표 1] 기술규제 동향\n\n일자\t내용\n21.09.29\t미국과 EU는 무역기술위원회(TTC) 출범\n"
+    chunks = chunk_document(Document(doc_id="d", path="d.txt", title="d", lang="ko", pages=(text,)))
+    texts, sentences, sentence_texts = passage_texts(chunks)
+    vectors, sentence_vectors = dense_vectors(hash_encoder, chunks, texts, sentences, Settings())
+    spelled = [t.replace("21.09.29", "2021년 9월 29일") for t in texts]
+    assert any("21.09.29" in c.text for c in chunks) and spelled != texts
+    assert (vectors == hash_encoder.encode_passages(spelled)).all()
+    spelled_sentences = [t.replace("21.09.29", "2021년 9월 29일") for t in sentence_texts]
+    assert (sentence_vectors == hash_encoder.encode_passages(spelled_sentences)).all()

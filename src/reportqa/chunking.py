@@ -47,7 +47,9 @@ SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", 
 # 9: a PDF page's first text, when it goes on with a sentence the page break cut, carries its start
 # 10: (BM25's tokens) an English word that ends a sentence is one token, without its period
 # 11: (BM25's tokens) the words and numbers of URLs and e-mail addresses; NFC text
-RULES_VERSION = 12  # 12: (BM25's tokens) a date's month as one token, YYYY-MM, however it is written
+# 12: (BM25's tokens) a date's month as one token, YYYY-MM, however it is written; e5 reads compact dates
+# (21.09.29) spelled out
+RULES_VERSION = 12
 # a section that lists the works cited: its entries name many things and answer few questions
 BIBLIOGRAPHY = re.compile(r"^[\W\d.]*(?:references|bibliography|works cited|literature cited|참고\s*문헌)\W*$", re.I)
 # a line of a program listing as a PDF gives it (indentation lost): a statement, a docstring quote, an

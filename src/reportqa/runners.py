@@ -22,8 +22,9 @@ import numpy as np
 from .answer import split_sentences
 from .chunking import chunk_document
 from .config import Settings
+from .dates import spell_dates
 from .documents import load_document
-from .encoder import passage_workers, vectors_with_spans
+from .encoder import Encoder, passage_workers, vectors_with_spans
 from .errors import DocumentError, printable
 from .lexical import load_tokenizer, tokenize, tokenizer_loaded
 from .machine import gpu_driver_present
@@ -78,6 +79,23 @@ def passage_texts(chunks: list[Chunk]) -> tuple[list[str], list[tuple[int, int, 
     return texts, sentences, [chunks[row].text[a:b] for row, a, b in sentences]
 
 
+def dense_vectors(
+    encoder: Encoder,
+    chunks: list[Chunk],
+    texts: list[str],
+    sentences: list[tuple[int, int, int]],
+    settings: Settings,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """e5's vectors of the chunks' ``texts`` and of their sentences, compact dates spelled out
+    (``dates.spell_dates``: e5 reads "21.09.29" as numbers)."""
+    spelled = [spell_dates(text, chunk.lang) for text, chunk in zip(texts, chunks)]
+    sentence_texts = [spell_dates(chunks[row].text[a:b], chunks[row].lang) for row, a, b in sentences]
+    batch = settings.batch_size
+    vectors = encoder.encode_passages(spelled, batch_size=batch, progress=progress)
+    return vectors, encoder.encode_passages(sentence_texts, batch_size=batch * 2, progress=progress)
+
+
 def _spans(texts: list[str], chunks: list[Chunk], sentences: list[tuple[int, int, int]]) -> list[tuple]:
     """The sentences' spans in the texts the encoders see (each chunk's text follows its header)."""
     header = [len(text) - len(chunk.text) for text, chunk in zip(texts, chunks)]
@@ -118,10 +136,9 @@ class SerialRunner:
             except DocumentError as e:
                 yield Embedded(position, name, doc_id, error=e)
                 continue
-            texts, sentences, sentence_texts = passage_texts(chunks)
-            encoder, batch = self.models.encoder, self.settings.batch_size
-            vectors = encoder.encode_passages(texts, batch_size=batch, progress=self.progress)
-            sentence_vectors = encoder.encode_passages(sentence_texts, batch_size=batch * 2, progress=self.progress)
+            texts, sentences, _ = passage_texts(chunks)
+            encoder = self.models.encoder
+            vectors, sentence_vectors = dense_vectors(encoder, chunks, texts, sentences, self.settings, self.progress)
             aux = vectors_with_spans(
                 self.models.aux_encoder, texts, _spans(texts, chunks, sentences), passage_workers(encoder)
             )
@@ -199,7 +216,7 @@ class OverlappedRunner:
         threads or in the side processes (Kiwi's alone, or both), so that the next document's e5
         pass can start before they finish.
         """
-        texts, sentences, sentence_texts = passage_texts(chunks)
+        texts, sentences, _ = passage_texts(chunks)
         spans = _spans(texts, chunks, sentences)
         side, loading, pool = self._sides[0], self._loading, self._pool
 
@@ -213,9 +230,8 @@ class OverlappedRunner:
         elsewhere = side.submit(texts, spans) if side is not None else None
         tokens = pool.submit(lexical) if side is None else None
         aux_vectors = pool.submit(second) if side is None or not side.runs_aux else None
-        encoder, batch = self.models.encoder, self.settings.batch_size
-        vectors = encoder.encode_passages(texts, batch_size=batch, progress=self.progress)
-        sentence_vectors = encoder.encode_passages(sentence_texts, batch_size=batch * 2, progress=self.progress)
+        encoder = self.models.encoder
+        vectors, sentence_vectors = dense_vectors(encoder, chunks, texts, sentences, self.settings, self.progress)
 
         def gather() -> Features:
             if elsewhere is not None:
