@@ -142,6 +142,19 @@ def test_in_one_language_the_question_words_count_double_within_the_leading_pass
     assert english[0].text.startswith("드라이빙")
 
 
+def test_a_sentence_dated_in_the_questions_month_is_quoted():
+    """ "in December 2021" holds no word of a Korean row; its month does: "2021년 12월" and "21.12.01"
+    count as the question's "2021-12", while e5 preferred the row of another date."""
+    from reportqa.lexical import tokenize
+
+    for written in ("2021년 12월", "21.12.01"):
+        text = f"2023년 2월\t국무원은 <디지털중국건설종합계획>을 발표.\n{written}\t국무원은 <디지털경제계획>을 발표."
+        passages, sentences_of = _one_passage(text, (np.array([1.0, 0.0]), np.array([0.99, 0.141])))
+        question = "What plan did China's State Council issue in December 2021?"
+        quotes = select_quotes(np.array([1.0, 0.0]), passages, sentences_of, 1, question, tokenize(question))
+        assert quotes[0].text.startswith(written)
+
+
 def test_the_second_encoder_orders_sentences_in_the_other_language_only():
     from reportqa.answer import SecondView
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answer_types import asked_type, type_match
+from .dates import month_tokens
 from .documents import detect_lang
 from .outline import RUN_IN_HEADING
 from .records import Passage, Quote
@@ -154,7 +155,8 @@ def select_quotes(
     bonus = np.array([RANK_BONUS[min(rank, len(RANK_BONUS)) - 1] for rank, _ in candidates])
     wanted = asked_type(question)
     typed = np.array([type_match(wanted, text) for _, text in candidates]) * TYPE_BONUS
-    held_by = [f"{context} {text}" for context, (_, text) in zip(contexts, candidates)]
+    # a sentence's dates count as the question's month tokens ("2021-12" for "2021년 12월", "21.12.01")
+    held_by = [f"{context} {text} {' '.join(month_tokens(text))}" for context, (_, text) in zip(contexts, candidates)]
     words = np.array(words_held(tokens, held_by)) * WORDS_BONUS
     scores = similarity + bonus + typed + words + SECOND_WEIGHT * np.array(second_scores)
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
