@@ -21,16 +21,9 @@ import numpy as np
 from reportqa import ReportQA
 from reportqa.documents import detect_lang
 from reportqa.evaluation import EvalQuestion, score
+from reportqa.fusion import best_of_chunk_and_sentences, fuse, lexical_term, zscore_top
 from reportqa.lexical import tokenize
-from reportqa.retrieve import (
-    LexicalQuery,
-    best_of_chunk_and_sentences,
-    bm25_with_coverage,
-    dense_of,
-    fuse,
-    lexical_term,
-    zscore_top,
-)
+from reportqa.retrieve import LexicalQuery, bm25_with_coverage, dense_of
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))

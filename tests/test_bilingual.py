@@ -9,7 +9,8 @@ import pytest
 from conftest import PHI1_PDF, ROOT, SHARED, copy_corpus
 from reportqa import bilingual
 from reportqa.bilingual import EnglishRendering, KoreanRendering, dictionary, technical_terms, with_terms
-from reportqa.retrieve import LexicalQuery, fuse
+from reportqa.fusion import fuse
+from reportqa.retrieve import LexicalQuery
 
 
 def test_the_dictionary_gives_english_senses_of_korean_words():
@@ -186,8 +187,9 @@ def test_questions_find_passages_in_the_other_language_more_often(tmp_path_facto
     ann_folder = tmp_path_factory.mktemp("ann")
     qa.store.save(ann_folder, ann_above=0)
     ann = IndexStore.load(ann_folder)
-    exact = Retriever(qa.store, encoder, qa.aux_encoder, qa.settings).retrieve_many(questions, 5)
+    exact = Retriever(qa.store, encoder, qa.aux_encoder, qa.settings).retrieve_many(questions, 6)
     approximate = Retriever(ann, encoder, qa.aux_encoder, qa.settings.with_(ann_above=0)).retrieve_many(questions, 5)
-    for a, b in zip(approximate, exact):  # near-ties may swap places below the first
+    for a, b in zip(approximate, exact):  # near-ties may swap places below the first, and across the fifth
         assert a.passages[0].row == b.passages[0].row
-        assert {p.row for p in a.passages} == {p.row for p in b.passages}
+        exact_score, fifth = {p.row: p.score for p in b.passages}, b.passages[4].score
+        assert all(p.row in exact_score and exact_score[p.row] > fifth - 0.05 for p in a.passages)
