@@ -146,3 +146,15 @@ def test_predicates_are_a_questions_verb_and_adjective_stems():
     assert predicates("미세조정 후에도 phi-1-small이 실패하는 이유는?") == []  # 실패하 is a noun and 하
     assert predicates("왜 어려운가?") == ["어렵"]
     assert predicates("Who wrote the new problems?") == []  # plain English: no tags, no Kiwi
+
+
+def test_a_chunk_shares_a_word_with_a_question_by_token_month_or_korean_substring():
+    from reportqa.lexical import content_words, shares_a_word
+
+    assert content_words(["2022", "1.5", "월드컵", "얼마", "2022-08"]) == ["월드컵", "2022-08"]
+    row = "2022년 8월 AI 반도체 대중국 수출통제"
+    assert not shares_a_word(tokenize("2022년 월드컵 우승팀은?"), tokenize(row), row)  # the bare year is no word
+    assert shares_a_word(tokenize("2022년 8월에 무엇을 통제했나?"), tokenize(row), row)
+    assert shares_a_word(["2022-08"], tokenize(row), row)
+    assert shares_a_word(["농성"], ["경찰", "농성자"], "23명(경찰 16명, 농성자 7명)이 부상")  # Kiwi cut it otherwise
+    assert not shares_a_word(["au"], ["gpu"], "GPU")  # Latin letters count as tokens only

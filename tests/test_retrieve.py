@@ -208,3 +208,19 @@ def test_a_korean_questions_rendering_leaves_out_the_names_most_english_passages
     (query,) = retriever.lexical_queries(["Zeta-9는 Orca 툴킷으로 어떤 어텐션 설계를 썼나?"])
     assert query.rendering and "orca" in query.rendering.split() and "zeta-9" not in query.rendering.split()
     assert "zeta-9" in query.other_language_tokens()  # BM25 still looks for it
+
+
+@pytest.mark.slow
+def test_a_best_passage_that_holds_no_word_of_the_question_is_refused(report_qa):
+    """ "2022년 월드컵 우승팀은?" found a passage that shares nothing with it but the year: refused, with the
+    nearest passages still listed (without the rule it was answered); a question whose words the passage
+    holds is answered."""
+    from reportqa import ReportQA
+
+    settings = report_qa.settings.with_(abstain_sharing_no_word=False)
+    lenient = ReportQA(settings=settings, encoder=report_qa.encoder, aux_encoder=report_qa.aux_encoder)
+    for question in ("2022년 월드컵 우승팀은?", "Who won the 2022 football World Cup?"):
+        refused = report_qa.ask(question)
+        assert refused.abstained and refused.passages
+        assert not lenient.ask(question).abstained
+    assert not report_qa.ask("2022년 8월 미국이 시행한 반도체 관련 조치는?").abstained

@@ -53,6 +53,8 @@ _DESCRIPTIONS = {
     "abstain_aux_unless_above": "… unless the fused evidence score is at least this (overwhelming evidence wins)",
     "answer_known_nouns": "… or unless every noun of the question is a word of the corpus and the passage is in "
     "the question's language",
+    "abstain_sharing_no_word": "abstain when the best passage holds none of the question's words (numbers and "
+    "question words aside), in its own language or the other's",
 }
 
 
@@ -112,6 +114,7 @@ class Settings:
     abstain_aux_below: float = 0.22
     abstain_aux_unless_above: float = 6.0
     answer_known_nouns: bool = True
+    abstain_sharing_no_word: bool = True
 
     @classmethod
     def describe(cls) -> dict[str, str]:

@@ -148,23 +148,19 @@ _NUMBER_ONLY = re.compile(r"[\d.,%]+")
 _HANGUL_WORD = re.compile(r"[가-힣]{2,}")
 
 
+def content_words(tokens: Iterable[str]) -> list[str]:
+    """``tokens`` but bare numbers ("2022") and question nouns (얼마, 무엇): what says what is asked."""
+    return [t for t in tokens if not _NUMBER_ONLY.fullmatch(t) and t not in QUESTION_NOUNS]
+
+
 def shares_a_word(words: Iterable[str], chunk_tokens: Iterable[str], chunk_text: str) -> bool:
-    """Whether a chunk holds any of a question's ``words`` (its BM25 tokens, or their other-language
-    words): as one of its tokens, or, a Korean word of two syllables or more, inside its text, where
-    Kiwi cut the chunk's compound otherwise ("농성" in "농성자"). A bare number ("2022") and a
-    question noun (얼마, 무엇) say nothing of what is asked; a month ("2022-08") does."""
+    """Whether a chunk holds any of the ``content_words`` of a question's ``words`` (its BM25 tokens, or
+    their other-language words; a month, "2022-08", counts): as one of its tokens, or, a Korean word of
+    two syllables or more, inside its text, where Kiwi cut the chunk's compound otherwise ("농성" in
+    "농성자")."""
     held = set(chunk_tokens)
     text = chunk_text.lower()
-    return any(
-        word in held or (_HANGUL_WORD.fullmatch(word) is not None and word in text)
-        for word in words
-        if not _NUMBER_ONLY.fullmatch(word) and word not in QUESTION_NOUNS
-    )
-
-
-def content_words(tokens: Iterable[str]) -> list[str]:
-    """``tokens`` but bare numbers and question nouns."""
-    return [t for t in tokens if not _NUMBER_ONLY.fullmatch(t) and t not in QUESTION_NOUNS]
+    return any(w in held or (_HANGUL_WORD.fullmatch(w) is not None and w in text) for w in content_words(words))
 
 
 @functools.lru_cache(maxsize=256)

@@ -33,7 +33,7 @@ from .config import Settings
 from .documents import detect_lang
 from .encoder import Encoder, encode_each
 from .fusion import best_of_chunk_and_sentences, fuse, lexical_coverage, lexical_term
-from .lexical import QUESTION_NOUNS, TermTranslator, nouns, predicates, tokenize
+from .lexical import QUESTION_NOUNS, TermTranslator, content_words, nouns, predicates, shares_a_word, tokenize
 from .records import Passage
 from .store import IndexStore, SearchIndex
 
@@ -233,6 +233,18 @@ def second_look(result: Retrieval, question: str, query: LexicalQuery, retriever
     return result
 
 
+def holds_no_word_of(result: Retrieval, query: LexicalQuery, search: SearchIndex) -> bool:
+    """Whether the best passage holds none of the question's words, in its own language or as the other
+    language's words (``lexical.shares_a_word``): whatever the encoders found nearest is then not about
+    what was asked ("2022년 월드컵 우승팀은?" and "2022년 8월 AI 반도체 대중국 수출통제", which shares a bare
+    year). A question of numbers and question words alone is not judged."""
+    if not result.passages or not content_words(query.tokens):
+        return False
+    top = result.passages[0]
+    words = query.tokens if search.chunk_languages()[top.row] == query.language else query.other_language_tokens()
+    return not shares_a_word(words, search.data.features.tokens[top.row], f"{top.chunk.header()} {top.chunk.text}")
+
+
 @dataclass(frozen=True)
 class PreparedQueries:
     """Everything retrieval needs of the questions: e5 vectors, the second encoder's, the BM25 side, and
@@ -324,6 +336,8 @@ class Retriever:
             result = self._retrieval(fused, aux_i, top_k, rows)
             if result.abstained and result.evidence >= self.settings.abstain_below:  # refused as unrelated
                 result = second_look(result, prepared.questions[i], lexical_query, self)
+            if not result.abstained and self.settings.abstain_sharing_no_word:
+                result = replace(result, abstained=holds_no_word_of(result, lexical_query, self.search))
             results.append(result)
         return results
 
