@@ -181,6 +181,7 @@ def main() -> None:
         "own (bench/questions.jsonl)": load_questions(ROOT / "bench" / "questions.jsonl"),
         "own, phi-1 body (bench/questions_pdf.jsonl)": load_questions(ROOT / "bench" / "questions_pdf.jsonl"),
         "own, dated events (bench/questions_dates.jsonl)": load_questions(ROOT / "bench" / "questions_dates.jsonl"),
+        "own, off-topic (bench/questions_offtopic.jsonl)": load_questions(ROOT / "bench" / "questions_offtopic.jsonl"),
     }
     shutil.rmtree(args.index / "recipe", ignore_errors=True)
     build_recipe(args.index / "corpus", args.index / "recipe", "st")

@@ -5,7 +5,8 @@ Korean and in English; phi-1 facts need the phi-1 PDF in the index; unanswerable
 empty evidence. ``questions_pdf.jsonl`` asks 42 more facts of the phi-1 paper's body, to judge how
 PDFs are read and cut; ``questions_heldout.jsonl`` 20 facts and 3 unanswerable questions written
 after the others to be measured once (see ``HELDOUT_FACTS``); ``questions_dates.jsonl`` asks events by
-their date (``DATED_FACTS``). Run: python bench/questions.py
+their date (``DATED_FACTS``), ``questions_offtopic.jsonl`` what no document here is about.
+Run: python bench/questions.py
 """
 
 import json
@@ -977,6 +978,27 @@ DATED_FACTS = [
 ]
 
 
+# Questions on what no document here is about (general knowledge, chores, the news): written to judge
+# abstention on plainly unrelated questions; the rule on passages sharing no word was measured on them.
+OFFTOPIC_UNANSWERABLE = [
+    ("off_capital", "프랑스의 수도는 어디인가?", "What is the capital of France?"),
+    ("off_everest", "에베레스트산의 높이는?", "How tall is Mount Everest?"),
+    ("off_mona_lisa", "모나리자를 그린 화가는?", "Who painted the Mona Lisa?"),
+    ("off_boiling", "물의 끓는점은 몇 도인가?", "What is the boiling point of water?"),
+    ("off_soccer", "축구 팀은 몇 명으로 구성되나?", "How many players are on a soccer team?"),
+    ("off_guitar", "기타를 배우는 가장 좋은 방법은?", "What is the best way to learn guitar?"),
+    ("off_president_fr", "프랑스 대통령은 누구인가?", "Who is the president of France?"),
+    ("off_subway", "서울 지하철은 몇 시에 끊기나?", "What time does the Seoul subway close?"),
+    ("off_bibimbap", "비빔밥 만드는 법은?", "How do I make bibimbap?"),
+    ("off_light", "빛의 속도는 얼마인가?", "What is the speed of light?"),
+    ("off_movie", "오늘 밤 볼 만한 영화를 추천해 줘.", "Recommend a good movie for tonight."),
+    ("off_tokyo", "도쿄의 인구는?", "What is the population of Tokyo?"),
+    ("off_eiffel", "에펠탑은 언제 지어졌나?", "When was the Eiffel Tower built?"),
+    ("off_bones", "사람의 뼈는 몇 개인가?", "How many bones are in the human body?"),
+    ("off_exchange", "오늘 원달러 환율은?", "What is the exchange rate of the dollar to the won today?"),
+]
+
+
 def records(facts=FACTS, unanswerable=UNANSWERABLE):
     for fid, ko, en, evidence in facts:
         yield {"id": f"{fid}-ko", "lang": "ko", "question": ko, "evidence": evidence}
@@ -995,6 +1017,7 @@ if __name__ == "__main__":
         ("questions_heldout3.jsonl", HELDOUT3_FACTS, HELDOUT3_UNANSWERABLE),
         ("questions_heldout4.jsonl", HELDOUT4_FACTS, []),
         ("questions_dates.jsonl", DATED_FACTS, []),
+        ("questions_offtopic.jsonl", [], OFFTOPIC_UNANSWERABLE),
     )
     for name, facts, unanswerable in sets:
         out = Path(__file__).with_name(name)
