@@ -188,19 +188,22 @@ def main() -> None:
     recipe = RecipeIndex(args.index / "recipe", RecipeEncoder("st"))
     texts = [c.text for c in qa.store.chunks]
     for set_name, questions in sets.items():
-        print(f"\n### {set_name}\n\n| variant | ko hit@1 / hit@5 | en hit@1 / hit@5 |\n|---|---|---|")
-        print(
-            table(
-                "LangChain recipe (500/100 + e5 + FAISS)",
-                questions,
-                [recipe.search(q.question, k=10) for q in questions],
-            )
-        )
-        for name, score_vectors in variants(qa, questions).items():
-            ranked = [[texts[r] for r in np.argsort(-s, kind="stable")[:10]] for s in score_vectors]
-            print(table(name, questions, ranked))
         answers = qa.batch([q.question for q in questions], top_k=5)
-        print(answered(questions, answers))
+        if any(q.evidence for q in questions):  # a set of unanswerable questions has no ranks to compare
+            print(f"\n### {set_name}\n\n| variant | ko hit@1 / hit@5 | en hit@1 / hit@5 |\n|---|---|---|")
+            print(
+                table(
+                    "LangChain recipe (500/100 + e5 + FAISS)",
+                    questions,
+                    [recipe.search(q.question, k=10) for q in questions],
+                )
+            )
+            for name, score_vectors in variants(qa, questions).items():
+                ranked = [[texts[r] for r in np.argsort(-s, kind="stable")[:10]] for s in score_vectors]
+                print(table(name, questions, ranked))
+            print(answered(questions, answers))
+        else:
+            print(f"\n### {set_name}")
         unanswerable = [a.abstained for q, a in zip(questions, answers) if not q.evidence]
         false = [a.abstained for q, a in zip(questions, answers) if q.evidence]
         print(
