@@ -1,6 +1,7 @@
 """Property-based fuzzing of everything that reads user bytes: only the documented errors come out."""
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from hostile import text_pdf, unknown_filter_pdf
 from reportqa.answerer import clean_question
 from reportqa.batchio import BadLine, BatchQuestion, read_questions
+from reportqa.dates import month_tokens, spell_dates
 from reportqa.documents import load_document, read_meta_checked
 from reportqa.errors import BatchInputError, DocumentError, QuestionError, printable
 
@@ -179,3 +181,22 @@ def test_a_follow_up_is_read_as_a_question_whatever_its_words(question, history)
         assert resolved.query == question
     if not history:
         assert resolved.query == question
+
+
+_DATE_PIECES = st.sampled_from(
+    ["21", "2021", "٢٠٢١", "１２", "09", "9", "29", ".", ". ", "-", ",", "%", "년", "월", " ", "(", ")", "‘"]
+    + ["Sep", "SEPT", "ſep", "May", "march"]
+)
+
+
+@FUZZ
+@given(
+    text=st.lists(st.one_of(_DATE_PIECES, st.text(max_size=3)), max_size=12).map("".join),
+    language=st.sampled_from(["ko", "en"]),
+)
+@example(text="ſep 2021", language="en")  # Unicode case-folding matched a long s to "s": a KeyError then
+def test_dates_are_read_from_any_text_without_error(text, language):
+    months = month_tokens(text)
+    assert all(re.fullmatch(r"\d{4}-(?:0[1-9]|1[0-2])", month, re.ASCII) for month in months)
+    spelled = spell_dates(text, language)
+    assert spelled == text or months  # only a date is rewritten

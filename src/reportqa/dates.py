@@ -66,9 +66,10 @@ def _parsed(match: re.Match) -> tuple[str, int, int, int | None] | None:
     groups = match.groupdict()
     kind = next(k for k in "kdpbwie" if groups.get(f"{k}_year"))
     written_month = groups[f"{kind}_month"]
-    month = _MONTHS[written_month.lower().rstrip(".")] if kind == "e" else int(written_month)
+    # casefolded: the pattern ignores case the Unicode way, so "ſep" (a long s) matched "sep"
+    month = _MONTHS.get(written_month.casefold().rstrip(".")) if kind == "e" else int(written_month)
     day = int(groups["d_day"]) if kind == "d" else None
-    if not 1 <= month <= 12 or (day is not None and not 1 <= day <= 31):
+    if month is None or not 1 <= month <= 12 or (day is not None and not 1 <= day <= 31):
         return None
     return kind, _year(groups[f"{kind}_year"]), month, day
 
