@@ -241,6 +241,10 @@ class Rendering:
         done = sum(1 for t in source if self._known.get(t))
         return words if source and done / len(source) >= MIN_RENDERED else []
 
+    def renders(self, token: str) -> bool:
+        """Whether ``token``, met by ``render`` or ``words`` before, has a word in the other language."""
+        return bool(self._known.get(token))
+
     def words(self, tokens: list[str]) -> list[str]:
         """The other language's words of ``tokens``, in their order, each once."""
         if not self._senses:

@@ -52,7 +52,7 @@ _DESCRIPTIONS = {
     "abstain_aux_below": "abstain when the second encoder's similarity to the best passage is below this …",
     "abstain_aux_unless_above": "… unless the fused evidence score is at least this (overwhelming evidence wins)",
     "answer_known_nouns": "… or unless every noun of the question is a word of the corpus and the passage is in "
-    "the question's language",
+    "the question's language (a Korean question's noun rendered into the English passages' words counts too)",
     "abstain_sharing_no_word": "abstain when the best passage holds none of the question's words (numbers and "
     "question words aside), in its own language or the other's",
 }

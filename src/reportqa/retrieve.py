@@ -220,15 +220,23 @@ def second_look(result: Retrieval, question: str, query: LexicalQuery, retriever
     is in the question's language, the second encoder's low similarity is not taken for "unrelated":
     it rates some same-language pairs low ("예비경선 4위의 이름은?" 0.17 to the passage that answers
     it), while a question on what the corpus does not hold names something it never mentions (날씨,
-    비트코인, 발효 in "EU AI법은 언제 발효되었나?")."""
+    비트코인, 발효 in "EU AI법은 언제 발효되었나?"). The same for a Korean question on an English passage
+    when each noun is a word of the corpus or rendered into one by the dictionary ("사전학습의 유효 배치
+    크기는 얼마였나?", USE 0.196 to "We use effective batch size 1024"); an English question's words
+    always have a nearest Korean term, so they are not judged this way."""
     version, settings = retriever.version, retriever.settings
     result = seen_in_rendering(result, query, version, retriever.aux_encoder, settings)
     if not result.abstained or not settings.answer_known_nouns:
         return result
+    rendering = None
     if version.search.chunk_languages()[result.passages[0].row] != query.language:
-        return result
-    named = nouns(question)
-    if named and all(version.search.lexical().holds(noun) for noun in named):
+        if query.language != "ko":
+            return result
+        rendering = version.rendering(query.language, retriever.aux_encoder, settings)
+        if rendering is None:
+            return result
+    named, lexical = nouns(question), version.search.lexical()
+    if named and all(lexical.holds(noun) or (rendering is not None and rendering.renders(noun)) for noun in named):
         return replace(result, abstained=False)
     return result
 
