@@ -75,8 +75,8 @@ def test_e5_reads_compact_dates_spelled_out_and_the_chunk_keeps_them(hash_encode
 
     text = "[표 1] 기술규제 동향\n\n일자\t내용\n21.09.29\t미국과 EU는 무역기술위원회(TTC) 출범\n"
     chunks = chunk_document(Document(doc_id="d", path="d.txt", title="d", lang="ko", pages=(text,)))
-    texts, sentences, sentence_texts = passage_texts(chunks)
-    vectors, sentence_vectors = dense_vectors(hash_encoder, chunks, texts, sentences, Settings())
+    texts, sentences, sentence_texts = passages = passage_texts(chunks)
+    vectors, sentence_vectors = dense_vectors(hash_encoder, chunks, passages, Settings())
     spelled = [t.replace("21.09.29", "2021년 9월 29일") for t in texts]
     assert any("21.09.29" in c.text for c in chunks) and spelled != texts
     assert (vectors == hash_encoder.encode_passages(spelled)).all()

@@ -238,7 +238,7 @@ class Rendering:
         words = self.words(tokens)
         skipped = set(uncounted)
         source = [t for t in dict.fromkeys(tokens) if self._rendered(t) and t not in skipped]
-        done = sum(1 for t in source if self._known.get(t))
+        done = sum(1 for t in source if self.renders(t))
         return words if source and done / len(source) >= MIN_RENDERED else []
 
     def renders(self, token: str) -> bool:

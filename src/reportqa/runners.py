@@ -82,18 +82,18 @@ def passage_texts(chunks: list[Chunk]) -> tuple[list[str], list[tuple[int, int, 
 def dense_vectors(
     encoder: Encoder,
     chunks: list[Chunk],
-    texts: list[str],
-    sentences: list[tuple[int, int, int]],
+    passages: tuple[list[str], list[tuple[int, int, int]], list[str]],
     settings: Settings,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """e5's vectors of the chunks' ``texts`` and of their sentences, compact dates spelled out
-    (``dates.spell_dates``: e5 reads "21.09.29" as numbers)."""
+    """e5's vectors of the chunks' texts and of their sentences (``passage_texts``), compact dates
+    spelled out (``dates.spell_dates``: e5 reads "21.09.29" as numbers)."""
+    texts, sentences, sentence_texts = passages
     spelled = [spell_dates(text, chunk.lang) for text, chunk in zip(texts, chunks)]
-    sentence_texts = [spell_dates(chunks[row].text[a:b], chunks[row].lang) for row, a, b in sentences]
+    spelled_sentences = [spell_dates(text, chunks[row].lang) for (row, _, _), text in zip(sentences, sentence_texts)]
     batch = settings.batch_size
     vectors = encoder.encode_passages(spelled, batch_size=batch, progress=progress)
-    return vectors, encoder.encode_passages(sentence_texts, batch_size=batch * 2, progress=progress)
+    return vectors, encoder.encode_passages(spelled_sentences, batch_size=batch * 2, progress=progress)
 
 
 def _spans(texts: list[str], chunks: list[Chunk], sentences: list[tuple[int, int, int]]) -> list[tuple]:
@@ -136,9 +136,9 @@ class SerialRunner:
             except DocumentError as e:
                 yield Embedded(position, name, doc_id, error=e)
                 continue
-            texts, sentences, _ = passage_texts(chunks)
+            passages = texts, sentences, _ = passage_texts(chunks)
             encoder = self.models.encoder
-            vectors, sentence_vectors = dense_vectors(encoder, chunks, texts, sentences, self.settings, self.progress)
+            vectors, sentence_vectors = dense_vectors(encoder, chunks, passages, self.settings, self.progress)
             aux = vectors_with_spans(
                 self.models.aux_encoder, texts, _spans(texts, chunks, sentences), passage_workers(encoder)
             )
@@ -216,7 +216,7 @@ class OverlappedRunner:
         threads or in the side processes (Kiwi's alone, or both), so that the next document's e5
         pass can start before they finish.
         """
-        texts, sentences, _ = passage_texts(chunks)
+        passages = texts, sentences, _ = passage_texts(chunks)
         spans = _spans(texts, chunks, sentences)
         side, loading, pool = self._sides[0], self._loading, self._pool
 
@@ -231,7 +231,7 @@ class OverlappedRunner:
         tokens = pool.submit(lexical) if side is None else None
         aux_vectors = pool.submit(second) if side is None or not side.runs_aux else None
         encoder = self.models.encoder
-        vectors, sentence_vectors = dense_vectors(encoder, chunks, texts, sentences, self.settings, self.progress)
+        vectors, sentence_vectors = dense_vectors(encoder, chunks, passages, self.settings, self.progress)
 
         def gather() -> Features:
             if elsewhere is not None:
