@@ -3,7 +3,7 @@ import unicodedata
 import pytest
 
 from conftest import PHI1_PDF, REPORT
-from reportqa.documents import corpus_files, detect_lang, load_document, sha256_bytes
+from reportqa.documents import corpus_files, detect_lang, korean_or_english, load_document, sha256_bytes
 from reportqa.errors import DocumentError
 
 
@@ -93,3 +93,11 @@ def test_corpus_files_skip_sidecars_and_hidden(tmp_path):
 def test_detect_lang():
     assert detect_lang("미국의 R&D 지출은 2020년에 얼마였나?") == "ko"
     assert detect_lang("How much did the United States spend on R&D?") == "en"
+
+
+def test_korean_or_english_reads_the_letters_not_the_digits_or_symbols():
+    assert korean_or_english("美 국가표준전략에서 中 AI는?")  # a few Chinese characters in Korean
+    assert korean_or_english("phi-1은 HumanEval에서 몇 점?") and korean_or_english("2023?")
+    assert not korean_or_english("ما هو الذكاء الاصطناعي؟")
+    assert not korean_or_english("phi-1のパラメータ数は?")  # three Latin letters among twelve
+    assert not korean_or_english("Что такое ИИ?") and not korean_or_english("什么是人工智能？")

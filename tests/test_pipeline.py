@@ -30,6 +30,15 @@ def test_build_then_ask_cites_the_right_document(tmp_path, small_corpus, hash_en
         assert quote.text in answer.passages[quote.passage_rank - 1].chunk.text
 
 
+def test_a_question_in_neither_language_is_refused_with_the_nearest_passages(tmp_path, small_corpus, hash_encoder):
+    qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
+    qa.build()
+    answers = qa.batch(["クラスタには GPU が何台ありますか?", "How many GPUs does the cluster have?"], top_k=2)
+    assert answers[0].abstained and not answers[0].quotes and answers[0].passages
+    assert "Korean or English" in answers[0].text and "한국어나 영어" in answers[0].text
+    assert not answers[1].abstained and "64 GPUs" in answers[1].quotes[0].text
+
+
 def test_unchanged_rebuild_embeds_nothing(tmp_path, small_corpus, hash_encoder):
     qa = ReportQA(index_dir=tmp_path / "index", corpus_dir=small_corpus, encoder=hash_encoder, settings=SETTINGS)
     qa.build()

@@ -39,6 +39,8 @@ NOT_FOUND = {
     "ko": "문서에서 이 질문을 뒷받침하는 구절을 찾지 못했습니다.",
     "en": "No supporting passage was found in the documents for this question.",
 }
+# said in both languages: the asker of a question in neither may read either
+OTHER_LANGUAGE = "Questions are answered in Korean or English. 질문은 한국어나 영어로 해 주세요."
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

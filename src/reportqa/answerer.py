@@ -17,10 +17,10 @@ from functools import partial
 
 import numpy as np
 
-from .answer import NOT_FOUND, SecondView, render, select_quotes
+from .answer import NOT_FOUND, OTHER_LANGUAGE, SecondView, render, select_quotes
 from .bilingual import dictionary
 from .config import MAX_TOP_K, Settings
-from .documents import detect_lang
+from .documents import detect_lang, korean_or_english
 from .errors import QuestionError
 from .followup import Resolved, resolve
 from .lexical import load_tokenizer, plain_english
@@ -98,7 +98,9 @@ class Answerer:
         for i, (turn, vector, result) in enumerate(zip(resolved, query_vectors, results)):
             question = turn.question
             passages = [replace(p, cites=citations.cites(p.chunk, p.row)) for p in result.passages]
-            if result.abstained or not passages:
+            if not korean_or_english(question):  # the nearest passages are still shown
+                answer = Answer(question, OTHER_LANGUAGE, passages, abstained=True)
+            elif result.abstained or not passages:
                 answer = Answer(question, NOT_FOUND[detect_lang(question)], passages, abstained=True)
             else:
                 spoken = prepared.lexical[i]

@@ -52,6 +52,14 @@ def detect_lang(text: str) -> str:
     return "ko" if hangul * 3 >= latin * 0.5 else "en"
 
 
+def korean_or_english(text: str) -> bool:
+    """Whether Hangul and Latin letters make up at least half of ``text``'s letters (a text without
+    letters counts as either). Questions in other languages are not answered: the encoders would read
+    them, but what counts as an answer and when to refuse are measured on Korean and English only."""
+    letters = sum(1 for ch in text if unicodedata.category(ch).startswith("L"))
+    return not letters or 2 * (len(_HANGUL.findall(text)) + len(_LATIN.findall(text))) >= letters
+
+
 def corpus_files(corpus_dir: Path) -> list[Path]:
     """The indexable files of a corpus directory, sorted, sidecars and hidden files excluded."""
     return scan_corpus(corpus_dir)[0]
