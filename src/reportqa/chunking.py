@@ -49,7 +49,10 @@ SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", 
 # 11: (BM25's tokens) the words and numbers of URLs and e-mail addresses; NFC text
 # 12: (BM25's tokens) a date's month as one token, YYYY-MM, however it is written; e5 reads compact dates
 # (21.09.29) spelled out
-RULES_VERSION = 12
+# 13: a numbered line after a line cut mid-sentence by "∼", a hyphen or a parenthesis, or after a caption
+# cut by the page width, continues it ("… equivalent to ∼" / "8 epochs on …"): no footnote; a long
+# paragraph's short last piece joins the piece before it
+RULES_VERSION = 13
 # a section that lists the works cited: its entries name many things and answer few questions
 BIBLIOGRAPHY = re.compile(r"^[\W\d.]*(?:references|bibliography|works cited|literature cited|참고\s*문헌)\W*$", re.I)
 # a line of a program listing as a PDF gives it (indentation lost): a statement, a docstring quote, an
@@ -269,7 +272,7 @@ def _parse_units(text: str, outline: Outline, page: int | None = None) -> list[_
         # "8 A100s, using …" after a full-width "… trained for 4 days on" is a wrapped line: neither a
         # numbered section nor a footnote such as "9 경향신문 …", which never start mid-sentence (a
         # short line such as a list item's last may end without a full stop before a heading)
-        in_text = current is not None and current.kind == "text" and not after_blank
+        in_text = current is not None and current.kind in ("text", "figure") and not after_blank  # or a caption
         cut_by_width = len(previous) >= full_width and bool(MID_SENTENCE.search(previous))
         wrapped = in_text and cut_by_width and bool(NUMBERED.match(stripped))
         previous = stripped
@@ -371,9 +374,16 @@ def _split_long(text: str, start: int, end: int, settings: Settings):
         add_start_index=True,
         strip_whitespace=True,
     )
+    spans = []
     for piece in splitter.create_documents([text[start:end]]):
         offset = start + piece.metadata["start_index"]
-        yield offset, offset + len(piece.page_content)
+        spans.append((offset, offset + len(piece.page_content)))
+    # a paragraph's last sentence alone ("We train for total of 6,000 steps and pick the best
+    # checkpoint.") says too little to be found: it joins the piece before it where both fit a chunk
+    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < settings.chunk_size // 3:
+        if spans[-1][1] - spans[-2][0] <= settings.chunk_max:
+            spans[-2:] = [(spans[-2][0], spans[-1][1])]
+    yield from spans
 
 
 def _make_chunk(doc: Document, page_text: str, page: int | None, start: int, end: int, unit: _Unit) -> Chunk:

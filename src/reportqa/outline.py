@@ -23,7 +23,9 @@ UNNUMBERED = re.compile(r"^(?:Acknowledge?ments?|Appendix|Appendices)\s*$")
 FRONT_MATTER = re.compile(r"^(?:Abstract|ABSTRACT|Summary|Executive [Ss]ummary|요\s?약|초\s?록|국문\s?요약)\s*:?$")
 SOURCE = re.compile(r"^(?:출처|자료)\s*:")
 ARXIV_STAMP = re.compile(r"^arXiv:\d{4}\.\d{4,5}(?:v\d+)?\s+\[[\w.-]+\]\s+\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}$")
-MID_SENTENCE = re.compile(r"[a-z,]$")  # a line that stops mid-sentence: the next one continues it
+# a line that stops mid-sentence: the next one continues it ("… equivalent to ∼" / "8 epochs …", a
+# word hyphenated across lines, an opened parenthesis)
+MID_SENTENCE = re.compile(r"[a-z,∼~≈(–-]$")
 SUPERSCRIPT = "¹²³⁴⁵⁶⁷⁸⁹⁰"
 FOOTNOTE_SUP = re.compile(rf"^[{SUPERSCRIPT}]+\)?\s*\S")
 PARAGRAPH = re.compile(r"^\s*(?:■|□|●|○|◦|▪|⇒)")
