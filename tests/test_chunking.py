@@ -227,6 +227,22 @@ def test_a_numbered_line_after_a_tilde_or_a_cut_caption_is_no_footnote():
     assert "equivalent to \u223c\n8 epochs" in chunks[0].text and "less than\n10 times)" in chunks[0].text
 
 
+def test_a_caption_cut_by_the_page_width_goes_on_and_a_sentence_about_a_figure_is_no_caption():
+    width = "The grouping of the bar plots follows the usual scaling of the compute and of the model "
+    page = (
+        f"1 Results\n{width}size, which we vary here.\nFigure 2.1: Pass@1 accuracy on HumanEval. {width}and the\n"
+        "data, from 26B tokens to 76B.\nFigure 2.1 showed that finetuning helped the most of all, on\n"
+        "every size of the model that we trained, and for every one of the data sets we used.\n"
+    )
+    units = chunking._parse_units(page, chunking.Outline(markdown=False), page=1)
+    assert [(u.kind, page[u.start : u.end][:13]) for u in units] == [
+        ("text", "The grouping "),
+        ("figure", "Figure 2.1: P"),
+        ("text", "Figure 2.1 sh"),
+    ]
+    assert page[units[1].start : units[1].end].endswith("data, from 26B tokens to 76B.")
+
+
 def test_a_long_paragraph_leaves_no_last_sentence_alone():
     sentence = "Each run of the model reads the whole page of text and keeps what it finds on it, " * 2
     sentence += "and then it goes on to the next page of the book. "  # 214 characters: two fill a chunk

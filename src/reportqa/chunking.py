@@ -50,8 +50,9 @@ SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", 
 # 12: (BM25's tokens) a date's month as one token, YYYY-MM, however it is written; e5 reads compact dates
 # (21.09.29) spelled out
 # 13: a numbered line after a line cut mid-sentence by "∼", a hyphen or a parenthesis, or after a caption
-# cut by the page width, continues it ("… equivalent to ∼" / "8 epochs on …"): no footnote; a long
-# paragraph's short last piece joins the piece before it
+# cut by the page width, continues it ("… equivalent to ∼" / "8 epochs on …"): no footnote; so does a
+# caption's next line; "Figure 2.1 showed …" is no caption; a long paragraph's short last piece joins
+# the piece before it
 RULES_VERSION = 13
 # a section that lists the works cited: its entries name many things and answer few questions
 BIBLIOGRAPHY = re.compile(r"^[\W\d.]*(?:references|bibliography|works cited|literature cited|참고\s*문헌)\W*$", re.I)
@@ -272,10 +273,14 @@ def _parse_units(text: str, outline: Outline, page: int | None = None) -> list[_
         # "8 A100s, using …" after a full-width "… trained for 4 days on" is a wrapped line: neither a
         # numbered section nor a footnote such as "9 경향신문 …", which never start mid-sentence (a
         # short line such as a list item's last may end without a full stop before a heading)
-        in_text = current is not None and current.kind in ("text", "figure") and not after_blank  # or a caption
+        in_text = current is not None and current.kind == "text" and not after_blank
         cut_by_width = len(previous) >= full_width and bool(MID_SENTENCE.search(previous))
         wrapped = in_text and cut_by_width and bool(NUMBERED.match(stripped))
         previous = stripped
+        in_caption = current is not None and current.kind in ("table", "figure") and not current.rows
+        if in_caption and cut_by_width and not after_blank:  # "… (we ignore libraries imported less than"
+            current.end = end  # / "10 times). The plot code is …": the caption goes on
+            continue
         if not wrapped and outline.heading(stripped):
             current = None
             continue

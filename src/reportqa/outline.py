@@ -12,8 +12,10 @@ ROMAN = r"(?:I|II|III|IV|V|VI|VII|VIII|IX|X)"
 CHAPTER = re.compile(rf"^({ROMAN})\.?\s+[^\sa-z]")  # not "I am …"
 NUMBERED = re.compile(r"^(\d{1,2})(?:\.(\d{1,2}))?\.?\s+(\S.*)$")
 MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
-TABLE = re.compile(r"^\[표\s*\d+\]|^(?:Table|TABLE)\s+\d+[.:]")
-FIGURE = re.compile(r"^\[그림\s*\d+\]|^(?:Figure|FIGURE|Fig\.)\s+\d+[.:]")
+# a caption's number ends with "." or ":" ("Figure 3.1: …", "Table 2. …"); a sentence may begin with
+# one ("Figure 2.1 showed that …")
+TABLE = re.compile(r"^\[표\s*\d+\]|^(?:Table|TABLE)\s+\d+(?:\.\d+)*[.:](?!\d)")
+FIGURE = re.compile(r"^\[그림\s*\d+\]|^(?:Figure|FIGURE|Fig\.)\s+\d+(?:\.\d+)*[.:](?!\d)")
 REFERENCES = re.compile(r"^(?:■\s*)?(?:참고문헌|References|REFERENCES|Bibliography)\s*$")
 # "A Additional examples", "Appendix B: Limitations", "A.1 …", after the references
 APPENDIX = re.compile(r"^(?:Appendix\s+)?([A-H])(?:\.(\d{1,2}))?[.:]?\s+[A-Z]")
