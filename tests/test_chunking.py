@@ -243,6 +243,17 @@ def test_a_caption_cut_by_the_page_width_goes_on_and_a_sentence_about_a_figure_i
     assert page[units[1].start : units[1].end].endswith("data, from 26B tokens to 76B.")
 
 
+def test_a_paper_paragraph_with_a_run_in_heading_is_a_unit_of_its_own():
+    page = (
+        "1 Training\nPretraining. The base model was trained on the textbook data for eight epochs in all.\n"
+        "Finetuning. The model is the base model finetuned on the exercises, with a smaller\n"
+        "learning rate.\n"
+    )
+    units = chunking._parse_units(page, chunking.Outline(markdown=False), page=1)
+    assert [page[u.start : u.end][:12] for u in units] == ["Pretraining.", "Finetuning. "]
+    assert len(chunking._parse_units(page, chunking.Outline(markdown=False))) == 1  # a text file: its lines
+
+
 def test_a_long_paragraph_leaves_no_last_sentence_alone():
     sentence = "Each run of the model reads the whole page of text and keeps what it finds on it, " * 2
     sentence += "and then it goes on to the next page of the book. "  # 214 characters: two fill a chunk

@@ -52,7 +52,7 @@ SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", 
 # 13: a numbered line after a line cut mid-sentence by "∼", a hyphen or a parenthesis, or after a caption
 # cut by the page width, continues it ("… equivalent to ∼" / "8 epochs on …"): no footnote; so does a
 # caption's next line; "Figure 2.1 showed …" is no caption; a long paragraph's short last piece joins
-# the piece before it
+# the piece before it; a paper's run-in heading ("Finetuning. …") after a finished sentence opens a unit
 RULES_VERSION = 13
 # a section that lists the works cited: its entries name many things and answer few questions
 BIBLIOGRAPHY = re.compile(r"^[\W\d.]*(?:references|bibliography|works cited|literature cited|참고\s*문헌)\W*$", re.I)
@@ -276,6 +276,9 @@ def _parse_units(text: str, outline: Outline, page: int | None = None) -> list[_
         in_text = current is not None and current.kind == "text" and not after_blank
         cut_by_width = len(previous) >= full_width and bool(MID_SENTENCE.search(previous))
         wrapped = in_text and cut_by_width and bool(NUMBERED.match(stripped))
+        # a paper's paragraph that opens with a run-in heading ("Finetuning. phi-1 is obtained …") after
+        # one that ended a sentence starts a unit of its own: a long one is cut there, not mid-paragraph
+        run_in = page is not None and bool(RUN_IN_HEADING.match(stripped)) and bool(SENTENCE_DONE.search(previous))
         previous = stripped
         in_caption = current is not None and current.kind in ("table", "figure") and not current.rows
         if in_caption and cut_by_width and not after_blank:  # "… (we ignore libraries imported less than"
@@ -302,7 +305,7 @@ def _parse_units(text: str, outline: Outline, page: int | None = None) -> list[_
             current = _Unit("footnote", start, end, section)
             units.append(current)
             continue
-        starts_new = PARAGRAPH.match(line) or ITEM.match(line)
+        starts_new = PARAGRAPH.match(line) or ITEM.match(line) or run_in
         continues = current is not None and (current.kind == "text" or (current.kind == "footnote" and not after_blank))
         if continues and not starts_new:
             current.end = end  # a continuation line, e.g. a sentence broken by a page break
