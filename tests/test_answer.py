@@ -1,6 +1,6 @@
 import numpy as np
 
-from reportqa.answer import render, says_more, select_quotes, split_sentences
+from reportqa.answer import WORDS_BONUS, render, says_more, select_quotes, split_sentences, words_held
 from reportqa.records import Chunk, Passage
 
 TEXT = (
@@ -247,3 +247,28 @@ def test_the_words_of_what_a_chunk_hangs_from_count_for_its_sentences():
     assert first([pretraining, finetuning]).startswith("For finetuning")
     with_heading = replace(pretraining, chunk=replace(pretraining.chunk, context="Pretraining"))
     assert first([with_heading, finetuning]) == "We use batch size 1024."  # its paragraph's run-in heading
+
+
+def test_the_word_a_korean_question_asks_about_is_its_last_one():
+    from reportqa.answer import asked_about
+
+    assert asked_about(["서울시", "건립", "추진", "와우시민아파트", "공사", "기간"]) == "기간"
+    assert asked_about(["2011", "이명박", "유럽", "순방", "방문", "국", "어디"]) == "방문"  # 국: one syllable
+    assert asked_about(["델타", "블루스", "아버지", "불리", "사람"]) == "불리"  # 사람 names the kind of answer
+    assert asked_about(["parameter", "phi-1", "2023-06"]) is None  # English questions have none
+
+
+def test_a_sentence_that_holds_what_the_question_asks_about_beats_one_that_restates_its_setting():
+    text = "서울시는 1969년 와우시민아파트 건립을 추진했다. 공사기간은 6개월로 짧았고 완공은 이듬해였다."
+    passages = [_passage(1, text)]
+    spans = split_sentences(text)
+    restating, answering = np.array([0.90, 0.4359]), np.array([0.95, 0.3122])  # cosines 0.90 and 0.95
+    indexed = {0: [(a, b, v) for (a, b), v in zip(spans, [restating, answering])]}
+    question, tokens = np.array([1.0, 0.0]), ["서울시", "건립", "추진", "와우시민아파트", "공사", "기간"]
+    asked = "와우시민아파트 공사기간에 관하여"  # no asked kind of answer, whose bonus would decide alone
+    quotes = select_quotes(question, passages, indexed.__getitem__, max_quotes=1, question=asked, tokens=tokens)
+    assert quotes[0].text == "공사기간은 6개월로 짧았고 완공은 이듬해였다."
+    # every word weighed alike, the restating sentence's four words (counted twice in the leading
+    # passage) would outweigh its 0.05 lower cosine
+    held = words_held(tokens, [text[a:b] for a, b in spans])
+    assert (held[0] - held[1]) * WORDS_BONUS * 2 > 0.05

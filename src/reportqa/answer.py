@@ -34,7 +34,13 @@ RANK_BONUS = (0.03, 0.015, 0.0)
 SECOND_QUOTE_MARGIN = 0.015
 TYPE_BONUS = 0.1  # a sentence with the asked kind of answer, against e5 cosines that differ by hundredths
 WORDS_BONUS = 0.1  # × the weighted share of the question's tokens a sentence holds: the one the question restates
+FOCUS_WEIGHT = 2.0  # of the word a Korean question asks about, among the words a sentence holds (``asked_about``)
 SECOND_WEIGHT = 0.05  # × the second encoder's cosine, for sentences in the other language than the question
+_KOREAN_WORD = re.compile(r"[가-힣]{2,}")
+# nouns that name the kind of answer a question wants, not what it is about
+_ANSWER_KINDS = frozenset(
+    {"얼마", "무엇", "누구", "어디", "언제", "무슨", "어느", "사람", "이름", "이유", "장소", "방법", "내용", "종류"}
+)
 NOT_FOUND = {
     "ko": "문서에서 이 질문을 뒷받침하는 구절을 찾지 못했습니다.",
     "en": "No supporting passage was found in the documents for this question.",
@@ -159,7 +165,7 @@ def select_quotes(
     typed = np.array([type_match(wanted, text) for _, text in candidates]) * TYPE_BONUS
     # a sentence's dates count as the question's month tokens ("2021-12" for "2021년 12월", "21.12.01")
     held_by = [f"{context} {text} {' '.join(month_tokens(text))}" for context, (_, text) in zip(contexts, candidates)]
-    words = np.array(words_held(tokens, held_by)) * WORDS_BONUS
+    words = np.array(words_held(tokens, held_by, focus=asked_about(tokens))) * WORDS_BONUS
     scores = similarity + bonus + typed + words + SECOND_WEIGHT * np.array(second_scores)
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
     asked_in = detect_lang(question) if question else ""
@@ -219,9 +225,21 @@ def says_more(sentence: str, tokens: Sequence[str]) -> bool:
     return sum(ch.isalnum() for ch in rest) >= MIN_NEW_CHARS
 
 
-def words_held(tokens: Sequence[str], texts: Sequence[str]) -> list[float]:
+def asked_about(tokens: Sequence[str]) -> str | None:
+    """The word a Korean question asks about: its last Korean word of two syllables or more, question
+    words and the nouns that name only the kind of answer aside ("…와우시민아파트의 공사기간은?" asks for
+    기간, "…유럽 순방 두 번째 방문국은 어디인가?" for 방문). The sentence that answers holds it ("공사기간
+    6개월"); the one that restates the question's setting often does not."""
+    for token in reversed(tokens):
+        if _KOREAN_WORD.fullmatch(token) and token not in _ANSWER_KINDS:
+            return token
+    return None
+
+
+def words_held(tokens: Sequence[str], texts: Sequence[str], focus: str | None = None) -> list[float]:
     """Per text, the share of the distinct ``tokens`` (lower-cased morphemes and anchors) it holds,
-    each token weighted by how few of the ``texts`` hold it (log(1 + n / (1 + held))).
+    each token weighted by how few of the ``texts`` hold it (log(1 + n / (1 + held))), the word the
+    question asks about (``focus``) ``FOCUS_WEIGHT`` times as much.
 
     The candidates all come from passages about the question's subject ("손석희", "phi-1"), so the
     words that tell them apart are the rest of the question's ("유학한 학교"). A substring test rather
@@ -232,6 +250,8 @@ def words_held(tokens: Sequence[str], texts: Sequence[str]) -> list[float]:
         return [0.0] * len(texts)
     lowered = [text.lower() for text in texts]
     weight = {t: math.log(1 + len(texts) / (1 + sum(t in text for text in lowered))) for t in wanted}
+    if focus in weight:
+        weight[focus] *= FOCUS_WEIGHT
     total = sum(weight.values())
     return [sum(w for t, w in weight.items() if t in text) / total for text in lowered]
 
