@@ -16,6 +16,7 @@ import numpy as np
 from .answer_types import asked_type, type_match
 from .dates import month_tokens
 from .documents import detect_lang
+from .lexical import KOREAN_TERM, QUESTION_NOUNS
 from .outline import RUN_IN_HEADING
 from .records import Passage, Quote
 
@@ -36,11 +37,8 @@ TYPE_BONUS = 0.1  # a sentence with the asked kind of answer, against e5 cosines
 WORDS_BONUS = 0.1  # × the weighted share of the question's tokens a sentence holds: the one the question restates
 FOCUS_WEIGHT = 2.0  # of the word a Korean question asks about, among the words a sentence holds (``asked_about``)
 SECOND_WEIGHT = 0.05  # × the second encoder's cosine, for sentences in the other language than the question
-_KOREAN_WORD = re.compile(r"[가-힣]{2,}")
-# nouns that name the kind of answer a question wants, not what it is about
-_ANSWER_KINDS = frozenset(
-    {"얼마", "무엇", "누구", "어디", "언제", "무슨", "어느", "사람", "이름", "이유", "장소", "방법", "내용", "종류"}
-)
+# question words and nouns that name the kind of answer a question wants, not what it is about
+_ANSWER_KINDS = QUESTION_NOUNS | {"무슨", "어느", "사람", "이름", "이유", "장소", "방법", "내용", "종류"}
 NOT_FOUND = {
     "ko": "문서에서 이 질문을 뒷받침하는 구절을 찾지 못했습니다.",
     "en": "No supporting passage was found in the documents for this question.",
@@ -231,7 +229,7 @@ def asked_about(tokens: Sequence[str]) -> str | None:
     기간, "…유럽 순방 두 번째 방문국은 어디인가?" for 방문). The sentence that answers holds it ("공사기간
     6개월"); the one that restates the question's setting often does not."""
     for token in reversed(tokens):
-        if _KOREAN_WORD.fullmatch(token) and token not in _ANSWER_KINDS:
+        if KOREAN_TERM.match(token) and token not in _ANSWER_KINDS:
             return token
     return None
 

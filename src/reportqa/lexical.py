@@ -285,13 +285,13 @@ class LexicalIndex:
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)[: self.size]
 
 
-_HANGUL_TERM = re.compile(r"^[\uac00-\ud7a3]{2,}$")
+KOREAN_TERM = re.compile(r"^[\uac00-\ud7a3]{2,}$")  # a Korean word of two syllables or more
 _ENGLISH_WORD = re.compile(r"^[a-z]{3,}$")
 
 
 def korean_terms(tokens: Iterable[str]) -> list[str]:
     """The Korean content terms among ``tokens``, sorted: what an English question's words are mapped to."""
-    return sorted({t for t in tokens if _HANGUL_TERM.match(t)})
+    return sorted({t for t in tokens if KOREAN_TERM.match(t)})
 
 
 def term_vectors(
