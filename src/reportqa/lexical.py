@@ -145,7 +145,7 @@ def _morphemes(
 
 
 _NUMBER_ONLY = re.compile(r"[\d.,%]+")
-_HANGUL_WORD = re.compile(r"[가-힣]{2,}")
+KOREAN_TERM = re.compile(r"^[\uac00-\ud7a3]{2,}$")  # a Korean word of two syllables or more
 
 
 def content_words(tokens: Iterable[str]) -> list[str]:
@@ -160,7 +160,7 @@ def shares_a_word(words: Iterable[str], chunk_tokens: Iterable[str], chunk_text:
     "농성자")."""
     held = set(chunk_tokens)
     text = chunk_text.lower()
-    return any(w in held or (_HANGUL_WORD.fullmatch(w) is not None and w in text) for w in content_words(words))
+    return any(w in held or (KOREAN_TERM.match(w) is not None and w in text) for w in content_words(words))
 
 
 @functools.lru_cache(maxsize=256)
@@ -285,7 +285,6 @@ class LexicalIndex:
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)[: self.size]
 
 
-KOREAN_TERM = re.compile(r"^[\uac00-\ud7a3]{2,}$")  # a Korean word of two syllables or more
 _ENGLISH_WORD = re.compile(r"^[a-z]{3,}$")
 
 
