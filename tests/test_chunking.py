@@ -243,6 +243,14 @@ def test_a_caption_cut_by_the_page_width_goes_on_and_a_sentence_about_a_figure_i
     assert page[units[1].start : units[1].end].endswith("data, from 26B tokens to 76B.")
 
 
+def test_a_caption_that_runs_on_is_cut_as_prose_within_the_ceiling():
+    line = "the scores of every model we compared on the benchmark are reported as they were published, and"
+    page = f"1 Results\nSome text before the table, which is short.\nTable 1: Scores {line}\n"
+    chunks = chunk_document(_paper(page + "\n".join([line] * 12) + "\nthe end of it all.\n"))
+    assert len(chunks) > 2 and max(len(c.text) for c in chunks) <= Settings().chunk_max
+    assert chunks[-1].text.endswith("the end of it all.")
+
+
 def test_a_paper_paragraph_with_a_run_in_heading_is_a_unit_of_its_own():
     page = (
         "1 Training\nPretraining. The base model was trained on the textbook data for eight epochs in all.\n"

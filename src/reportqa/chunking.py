@@ -326,7 +326,7 @@ def _pack(units: list[_Unit], text: str, settings: Settings):
 
     for unit in units:
         length = unit.end - unit.start
-        if unit.kind == "table" and length > settings.chunk_max:
+        if unit.kind == "table" and unit.rows and length > settings.chunk_max:  # a long caption alone is prose
             yield from flush()
             yield from _split_table(unit, settings)
             continue
