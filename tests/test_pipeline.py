@@ -359,3 +359,29 @@ fresh.warm()
 assert tokenizer_loaded()
 """
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+
+
+def _indexed_by_chunk(qa: ReportQA) -> dict:
+    """Each chunk's record, e5 and USE vector bytes and BM25 tokens, by chunk id (rows follow the order
+    documents were indexed in, which an add and a build need not share)."""
+    store = qa.store
+    rows = np.arange(len(store.chunks))
+    e5, use = store.take("vectors", rows), store.take("aux_vectors", rows)
+    return {
+        c.chunk_id: (c, e5[i].tobytes(), use[i].tobytes(), list(store.features.tokens[i]))
+        for i, c in enumerate(store.chunks)
+    }
+
+
+def test_an_added_document_is_indexed_bit_for_bit_as_a_build_of_the_whole_corpus_indexes_it(
+    tmp_path, small_corpus, encoder
+):
+    whole = ReportQA(index_dir=tmp_path / "whole", corpus_dir=small_corpus, encoder=encoder)
+    whole.build()
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "alpha.txt").write_bytes((small_corpus / "alpha.txt").read_bytes())
+    stepwise = ReportQA(index_dir=tmp_path / "stepwise", corpus_dir=first, encoder=encoder)
+    stepwise.build()
+    stepwise.add([small_corpus / "bravo.md"])
+    assert stepwise.store.aux_dim and _indexed_by_chunk(stepwise) == _indexed_by_chunk(whole)
