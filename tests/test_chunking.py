@@ -243,6 +243,16 @@ def test_a_caption_cut_by_the_page_width_goes_on_and_a_sentence_about_a_figure_i
     assert page[units[1].start : units[1].end].endswith("data, from 26B tokens to 76B.")
 
 
+def test_a_capital_after_a_caption_without_a_full_stop_opens_the_text_below_it():
+    width = "the whole system and the way its parts are connected to each other, from the data to the"
+    page = (
+        f"1 Method\nFigure 1: Overview of {width} model\nWe train the model on {width} end, in one go\n"
+        f"and {width} end.\n"
+    )
+    units = chunking._parse_units(page, chunking.Outline(markdown=False), page=1)
+    assert [(u.kind, page[u.start : u.end][:10]) for u in units] == [("figure", "Figure 1: "), ("text", "We train t")]
+
+
 def test_a_caption_that_runs_on_is_cut_as_prose_within_the_ceiling():
     line = "the scores of every model we compared on the benchmark are reported as they were published, and"
     page = f"1 Results\nSome text before the table, which is short.\nTable 1: Scores {line}\n"

@@ -51,8 +51,9 @@ SEPARATORS = [r"\n\n", r"(?<=[다음함]\.)\s+", SENTENCE_END, r"\n", "⇒", ", 
 # (21.09.29) spelled out
 # 13: a numbered line after a line cut mid-sentence by "∼", a hyphen or a parenthesis, or after a caption
 # cut by the page width, continues it ("… equivalent to ∼" / "8 epochs on …"): no footnote; so does a
-# caption's next line; "Figure 2.1 showed …" is no caption; a long paragraph's short last piece joins
-# the piece before it; a paper's run-in heading ("Finetuning. …") after a finished sentence opens a unit
+# caption's next line, unless a capital opens it; "Figure 2.1 showed …" is no caption; a long
+# paragraph's short last piece joins the piece before it; a paper's run-in heading ("Finetuning. …")
+# after a finished sentence opens a unit
 RULES_VERSION = 13
 # a section that lists the works cited: its entries name many things and answer few questions
 BIBLIOGRAPHY = re.compile(r"^[\W\d.]*(?:references|bibliography|works cited|literature cited|참고\s*문헌)\W*$", re.I)
@@ -281,8 +282,10 @@ def _parse_units(text: str, outline: Outline, page: int | None = None) -> list[_
         run_in = page is not None and bool(RUN_IN_HEADING.match(stripped)) and bool(SENTENCE_DONE.search(previous))
         previous = stripped
         in_caption = current is not None and current.kind in ("table", "figure") and not current.rows
-        if in_caption and cut_by_width and not after_blank:  # "… (we ignore libraries imported less than"
-            current.end = end  # / "10 times). The plot code is …": the caption goes on
+        # "… (we ignore libraries imported less than" / "10 times). The plot code is …": the caption goes
+        # on; a capital after it opens the text below a caption that ends without a full stop
+        if in_caption and cut_by_width and not after_blank and not stripped[:1].isupper():
+            current.end = end
             continue
         if not wrapped and outline.heading(stripped):
             current = None
